@@ -1,0 +1,112 @@
+// Runs a stage's real entry point (src/server.ts and friends) as a child
+// process, the way `node src/server.ts` runs it in the container.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** The repository's root: the nearest folder upwards that holds jest.config.js. */
+export const repoRoot = findRoot(process.cwd());
+
+function findRoot(from: string): string {
+  if (existsSync(join(from, 'jest.config.js')) && existsSync(join(from, 'stages'))) return from;
+  const parent = dirname(from);
+  if (parent === from) throw new Error('Run the tests from inside the repository.');
+  return findRoot(parent);
+}
+
+export function stageDir(stage: string): string {
+  return join(repoRoot, 'stages', stage);
+}
+
+export interface StageProcess {
+  readonly child: ChildProcess;
+  /** http://127.0.0.1:PORT, read from the "listening on" line. */
+  readonly url: string;
+  /** Everything the process printed so far, stdout and stderr together. */
+  output(): string;
+  /** Resolves with the exit code (or signal name) once the process ends. */
+  readonly exited: Promise<number | string>;
+  /** Sends a signal (SIGTERM by default) and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export interface RunOptions {
+  env?: Record<string, string>;
+  /** The entry point, relative to the stage folder. */
+  script?: string;
+  /** The line that means "ready"; its first group, if any, is the port. */
+  ready?: RegExp;
+}
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/** Starts a process of the stage and waits until it is ready (or has died). */
+export function runStage(stage: string, options: RunOptions = {}): Promise<StageProcess> {
+  const { script = 'src/server.ts', ready = /listening on http:\/\/localhost:(\d+)/ } = options;
+  const child = spawn(process.execPath, [script], {
+    cwd: stageDir(stage),
+    env: { ...process.env, PORT: '0', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve(code ?? signal ?? 'unknown');
+    });
+  });
+  const process_: Omit<StageProcess, 'url'> = {
+    child,
+    output: () => output,
+    exited,
+    stop: (signal = 'SIGTERM') => {
+      child.kill(signal);
+      return exited;
+    },
+  };
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${stage}/${script} was not ready after 15 s. Output:\n${output}`));
+    }, 15_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = ready.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ ...process_, url: match[1] ? `http://127.0.0.1:${match[1]}` : '' });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${stage}/${script} exited (${code}) before it was ready. Output:\n${output}`));
+    });
+  });
+}
+
+/** Runs a stage's script to its end (a one-shot job, or a start that must fail). */
+export async function runStageToExit(
+  stage: string,
+  options: Omit<RunOptions, 'ready'>,
+): Promise<{ code: number | string; output: string }> {
+  const { script = 'src/server.ts' } = options;
+  const child = spawn(process.execPath, [script], {
+    cwd: stageDir(stage),
+    env: { ...process.env, PORT: '0', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const code = await new Promise<number | string>((resolve) =>
+    child.once('exit', (c, signal) => resolve(c ?? signal ?? 'unknown')),
+  );
+  return { code, output };
+}
