@@ -1,0 +1,88 @@
+// What `npm run check` and `npm run verify` share: is anything answering, can
+// the Docker checks run, and the checks of a stage run against a context.
+import { join } from 'node:path';
+import type { ComposeProject } from './compose.ts';
+import { createHttp, type Http, NoAnswer } from './http.ts';
+import { type CheckResult, type RunOptions, runChecks } from './run.ts';
+import { cumulativeChecks, loadStages, type StageInfo } from './stages.ts';
+import type { CheckContext, VerifyContext } from './types.ts';
+
+/** tools/check/stages, found from the repository's root. */
+export function checksDir(repoRoot: string): string {
+  return join(repoRoot, 'tools', 'check', 'stages');
+}
+
+/** The reason when nothing answers HTTP at the stage's URL; undefined when something does. */
+export async function probe(http: Http): Promise<string | undefined> {
+  try {
+    await http.get('/healthz');
+    return undefined;
+  } catch (err) {
+    if (err instanceof NoAnswer) return err.reason;
+    throw err;
+  }
+}
+
+/** The one message for a stage that is not running, instead of a wall of failures. */
+export function notAnswering(url: string, stage: StageInfo, reason: string): string {
+  const port = new URL(url).port;
+  const env = port && port !== '8080' && /localhost|127\.0\.0\.1|host\.docker\.internal/.test(url);
+  const up = `cd stages/${stage.folder} && ${env ? `WEB_PORT=${port} ` : ''}docker compose up --build`;
+  const why = reason === 'ECONNREFUSED' ? '' : ` (${reason})`;
+  return `Nothing answers on ${url}${why}. Is stage ${stage.folder.slice(0, 2)} running? ${up}`;
+}
+
+/**
+ * Why the Docker checks cannot run here, or undefined when they can: the
+ * `docker compose` command answers and the project has containers.
+ */
+export async function dockerSkipReason(compose: ComposeProject): Promise<string | undefined> {
+  if (process.env.CHECK_IN_CONTAINER) {
+    return 'the check container has no Docker access; `npm run check` on the host runs these';
+  }
+  try {
+    const containers = await compose.ps();
+    if (containers.length === 0) {
+      return `compose project "${compose.project}" has no containers (another project name? --project NAME)`;
+    }
+    return undefined;
+  } catch (err) {
+    const reason = (err as Error).message.split('\n').at(-1) ?? '';
+    return `no access to Docker (${reason.replace(/^docker compose ps: /, '')})`;
+  }
+}
+
+export interface StageRun {
+  stage: StageInfo;
+  url: string;
+  compose: ComposeProject;
+  /** Skip the Docker checks (--no-docker). */
+  docker: boolean;
+  /** verify's context: adds up()/down() and runs the stage's end-to-end steps too. */
+  verify?: Pick<VerifyContext, 'up' | 'down'>;
+  onResult?: RunOptions['onResult'];
+}
+
+/** Runs a stage's checks (cumulative) against a stage that answers. */
+export async function runStageChecks(repoRoot: string, run: StageRun): Promise<CheckResult[]> {
+  const loaded = await loadStages(checksDir(repoRoot), run.stage.number);
+  const staged = cumulativeChecks(loaded, run.stage.number);
+  const own = loaded.find((s) => s.number === run.stage.number);
+  if (run.verify && own?.checks.verify?.extras) {
+    staged.push(...own.checks.verify.extras.map((check) => ({ check, from: own })));
+  }
+  const needsDocker = staged.some(({ check }) => 'docker' in check && check.docker);
+  const dockerSkip = !needsDocker
+    ? undefined
+    : run.docker
+      ? await dockerSkipReason(run.compose)
+      : 'run with --no-docker';
+  const ctx: CheckContext = {
+    stage: run.stage.folder,
+    url: run.url,
+    http: createHttp(run.url),
+    compose: run.compose,
+    ...run.verify,
+  };
+  return runChecks(staged, ctx, { dockerSkipReason: dockerSkip, onResult: run.onResult });
+}

@@ -1,0 +1,56 @@
+// `npm run check -- <stage>`: checks a running stage from the outside.
+// See docs/instructor-guide.md, and `npm run check -- --help`.
+import { join } from 'node:path';
+import { parseCheckArgs, UsageError, usage } from './args.ts';
+import { checksDir, notAnswering, probe, runStageChecks } from './check.ts';
+import { composeProject } from './compose.ts';
+import { createHttp } from './http.ts';
+import { count, formatResult, formatSummary } from './report.ts';
+import { listStages } from './stages.ts';
+
+const repoRoot = join(import.meta.dirname, '..', '..');
+const stages = listStages(checksDir(repoRoot));
+
+let args: ReturnType<typeof parseCheckArgs>;
+try {
+  args = parseCheckArgs(process.argv.slice(2), stages, process.env);
+} catch (err) {
+  if (!(err instanceof UsageError)) throw err;
+  console.error(`${err.message}\n\n${usage(stages)}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(usage(stages));
+  process.exit(0);
+}
+
+const { stage, url, json } = args;
+const unanswered = await probe(createHttp(url));
+if (unanswered) {
+  const message = notAnswering(url, stage, unanswered);
+  if (json) console.log(JSON.stringify({ stage: stage.folder, url, answering: false, message }, null, 2));
+  else console.error(message);
+  process.exit(1);
+}
+
+const results = await runStageChecks(repoRoot, {
+  stage,
+  url,
+  compose: composeProject({ project: args.project }),
+  docker: args.docker,
+  onResult: json ? undefined : (result) => console.log(formatResult(result)),
+});
+if (json) {
+  const report = {
+    stage: stage.folder,
+    url,
+    project: args.project,
+    answering: true,
+    ...count(results),
+    results,
+  };
+  console.log(JSON.stringify(report, null, 2));
+} else {
+  console.log(formatSummary(results));
+}
+process.exit(count(results).failed === 0 ? 0 : 1);
