@@ -1,0 +1,126 @@
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+
+// Every setting comes from the environment, so the same image runs on a laptop,
+// in compose and in the tests. The defaults are the values that work in compose.
+export interface Config {
+  /** The TCP port the HTTP server listens on (0 picks a free one, handy in tests). */
+  port: number;
+  /** The address to listen on; empty means every address of the machine (of the container). */
+  host: string;
+  /** How long a shutdown may wait for in-flight requests before it cuts them off. */
+  shutdownTimeoutMs: number;
+  /** Where Redis is. In compose, `redis` is the service name, which is also its host name. */
+  redisUrl: string;
+  /** The name this replica gives in X-Served-By. In Docker, the hostname is the container id. */
+  replicaName: string;
+}
+
+// #region proxy-config
+/** The load balancer (src/proxy.ts): same image, another command, settings of its own. */
+export interface ProxyConfig {
+  port: number;
+  host: string;
+  shutdownTimeoutMs: number;
+  /** The name that resolves to every replica: the compose service name. */
+  upstreamHost: string;
+  /** The port the replicas listen on (the same in every container). */
+  upstreamPort: number;
+  /** DNS servers to ask ("ip" or "ip:port"); none means the system's, which in compose is Docker's. */
+  upstreamDns: string[];
+  /** How often to ask DNS again, to notice replicas that came or went. */
+  resolveIntervalMs: number;
+  /** How often to ask a replica that is down whether it answers again. */
+  healthIntervalMs: number;
+  /** How long a replica may stay silent on a request before the client gets a 504. */
+  proxyTimeoutMs: number;
+  /** How long connecting to a replica may take before another one gets the request. */
+  connectTimeoutMs: number;
+  /** The largest request body the proxy takes (it holds bodies, so that it can send them again). */
+  maxBodyBytes: number;
+}
+// #endregion proxy-config
+
+/** A setting that cannot be used. server.ts prints the message and exits. */
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    port: readInteger(env, 'PORT', 8080, 0, 65535),
+    host: readText(env, 'LISTEN_HOST', ''),
+    shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    redisUrl: readUrl(env, 'REDIS_URL', 'redis://redis:6379', ['redis:', 'rediss:']),
+    replicaName: readText(env, 'REPLICA_NAME', hostname()),
+  };
+}
+
+// #region load-proxy-config
+export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConfig {
+  return {
+    port: readInteger(env, 'PORT', 8080, 0, 65535),
+    host: readText(env, 'LISTEN_HOST', ''),
+    shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    upstreamHost: readText(env, 'UPSTREAM_HOST', 'web'),
+    upstreamPort: readInteger(env, 'UPSTREAM_PORT', 8080, 1, 65535),
+    upstreamDns: readDnsServers(env, 'UPSTREAM_DNS'),
+    resolveIntervalMs: readInteger(env, 'RESOLVE_INTERVAL_MS', 2_000, 100, 600_000),
+    healthIntervalMs: readInteger(env, 'HEALTH_INTERVAL_MS', 1_000, 100, 600_000),
+    proxyTimeoutMs: readInteger(env, 'PROXY_TIMEOUT_MS', 10_000, 100, 600_000),
+    connectTimeoutMs: readInteger(env, 'CONNECT_TIMEOUT_MS', 1_000, 100, 600_000),
+    maxBodyBytes: readInteger(env, 'PROXY_MAX_BODY_BYTES', 1_048_576, 0, 1_073_741_824),
+  };
+}
+// #endregion load-proxy-config
+
+function readInteger(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function readText(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  return env[name]?.trim() || fallback;
+}
+
+function readDnsServers(env: NodeJS.ProcessEnv, name: string): string[] {
+  const servers = readText(env, name, '')
+    .split(',')
+    .map((server) => server.trim())
+    .filter((server) => server !== '');
+  for (const server of servers) {
+    const [ip = '', port] = server.split(':');
+    if (isIP(ip) !== 4 || (port !== undefined && !/^\d{1,5}$/.test(port))) {
+      throw new ConfigError(
+        `${name} must be a comma-separated list of IPv4 addresses (ip or ip:port), got "${server}"`,
+      );
+    }
+  }
+  return servers;
+}
+
+function readUrl(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: string[]): string {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const url = URL.parse(raw);
+  if (url && protocols.includes(url.protocol) && url.hostname !== '') return raw;
+  const schemes = protocols.map((protocol) => `${protocol}//`).join(' or ');
+  throw new ConfigError(`${name} must be a URL that starts with ${schemes}, got "${withoutPassword(raw)}"`);
+}
+
+// Error messages end up in logs: they never repeat a password.
+function withoutPassword(raw: string): string {
+  const url = URL.parse(raw);
+  if (!url?.password) return raw;
+  url.password = '***';
+  return url.toString();
+}
