@@ -1,0 +1,45 @@
+// The docs cannot drift from the code. For every docs/**/*.md (and README.md):
+//
+// - includes: a listing between `<!-- include: PATH -->` / `<!-- include: PATH#region -->`
+//   and `<!-- /include -->` equals the file, or the lines between `// #region NAME` and
+//   `// #endregion NAME` (`# #region NAME` in YAML and Dockerfiles), marker lines left out.
+//   Fix: edit the code, `npm run docs:sync`, commit both.
+// - summaries: a `<!-- diff-summary: 02 03 -->` block equals `npm run diff -- 02 03 --summary`.
+// - fragments: a ```ts/```yaml/```dockerfile block that is not included is at most
+//   8 lines, or has `<!-- not-included: reason -->` on the line before (fragments.ts).
+// - links: relative links lead to existing files, #anchors to existing headings.
+// - mermaid: each chapter docs/NN-*.md has a ```mermaid flowchart whose
+//   `subgraph compose` holds one node per service of stages/NN-*/compose.yaml,
+//   with the service name as the node id (the full rule is at the top of mermaid.ts).
+//
+// checks.test.ts shows each rule failing on small made-up docs.
+import { findRepoRoot } from '../lib/stages.ts';
+import { CHECKS, type CheckName } from './check.ts';
+import { findDocs, formatProblem, readDoc } from './markdown.ts';
+import { isChapter } from './mermaid.ts';
+
+const root = findRepoRoot();
+const docs = findDocs(root);
+const chapters = docs.filter(isChapter);
+
+function expectNoProblems(name: CheckName, path: string): void {
+  const problems = CHECKS[name](root, readDoc(root, path));
+  if (problems.length > 0) throw new Error(problems.map(formatProblem).join('\n\n'));
+}
+
+test('there are docs to check', () => {
+  expect(docs).toContain('docs/README.md');
+});
+
+describe.each(docs)('%s', (path) => {
+  test('every listing equals the file or region it includes', () => expectNoProblems('includes', path));
+  test('every diff summary equals `npm run diff -- FROM TO --summary`', () =>
+    expectNoProblems('summaries', path));
+  test('code that is not included is a short fragment or says why not', () =>
+    expectNoProblems('fragments', path));
+  test('every relative link leads to a file and heading that exist', () => expectNoProblems('links', path));
+});
+
+(chapters.length > 0 ? describe.each(chapters) : describe.skip.each([['none']]))('chapter %s', (path) => {
+  test('its mermaid diagram draws the services of its compose.yaml', () => expectNoProblems('mermaid', path));
+});
