@@ -73,6 +73,8 @@ export interface ContainerState {
   /** healthy, unhealthy, starting, or "" when the service has no healthcheck. */
   readonly health: string;
   readonly exitCode: number;
+  /** Publishes a port on the host (the service a browser talks to). */
+  readonly published: boolean;
 }
 
 export interface ComposeProject {
@@ -123,6 +125,7 @@ export function parsePs(stdout: string): ContainerState[] {
       state: String(c.State ?? ''),
       health: String(c.Health ?? ''),
       exitCode: Number(c.ExitCode ?? 0),
+      published: Array.isArray(c.Publishers) && c.Publishers.some((p) => Number(p?.PublishedPort) > 0),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { repoRoot } from '../../testing/stage-process.ts';
+import { parseCheckArgs, UsageError } from './args.ts';
+import { listStages } from './stages.ts';
+
+const stages = listStages(join(repoRoot, 'tools', 'check', 'stages'));
+const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+  const parsed = parseCheckArgs(argv, stages, env);
+  if (parsed.help) throw new Error('unexpected --help');
+  return parsed;
+};
+
+describe('npm run check: the command line', () => {
+  test.each(['02', '2', '02-compose', 'compose', 'stages/02-compose/'])(
+    '"%s" names stage 02-compose',
+    (name) => {
+      expect(parse([name]).stage.folder).toBe('02-compose');
+    },
+  );
+
+  test("defaults: localhost:8080, the folder's compose project, text, Docker checks on", () => {
+    expect(parse(['01'])).toMatchObject({
+      url: 'http://localhost:8080',
+      project: '01-app',
+      json: false,
+      docker: true,
+    });
+  });
+
+  test('WEB_PORT and COMPOSE_PROJECT_NAME are read as compose reads them', () => {
+    const args = parse(['01'], { WEB_PORT: '28090', COMPOSE_PROJECT_NAME: 'mine' });
+    expect(args.url).toBe('http://localhost:28090');
+    expect(args.project).toBe('mine');
+  });
+
+  test('options, in both --name value and --name=value form', () => {
+    const args = parse(['--json', '--url=http://127.0.0.1:9000/', '03', '--project', 'p', '--no-docker']);
+    expect(args).toMatchObject({ url: 'http://127.0.0.1:9000', project: 'p', json: true, docker: false });
+    expect(args.stage.folder).toBe('03-db');
+  });
+
+  test('--help', () => {
+    expect(parseCheckArgs(['02', '--help'], stages)).toEqual({ help: true });
+  });
+
+  test.each([
+    [[], /Which stage\? One of: 01-app, 02-compose/],
+    [['9'], /No checks for a stage "9"/],
+    [['01', '02'], /One stage at a time/],
+    [['01', '--verbose'], /Unknown option --verbose/],
+    [['01', '--url'], /--url needs a value/],
+    [['01', '--url', 'localhost:8080'], /--url must start with http/],
+    [['01', '--url', 'not a url'], /--url must be a URL/],
+  ])('%j is refused: %s', (argv, message) => {
+    expect(() => parse(argv)).toThrow(UsageError);
+    expect(() => parse(argv)).toThrow(message);
+  });
+
+  test('a WEB_PORT that is no port is refused, naming the variable', () => {
+    expect(() => parse(['01'], { WEB_PORT: 'eighty' })).toThrow('WEB_PORT must be a port number');
+  });
+});

@@ -1,0 +1,80 @@
+// The command line of `npm run verify -- [stage...] [options]`.
+import { findStage, type StageInfo } from '../check/stages.ts';
+
+export interface VerifyArgs {
+  /** Empty: every stage that has a folder and checks. */
+  readonly stages: StageInfo[];
+  /** Host ports to pick from; undefined: any free port the system gives. */
+  readonly ports?: { from: number; to: number };
+  /** Compose projects are named <prefix>-NN. */
+  readonly prefix: string;
+  readonly noCache: boolean;
+  readonly verbose: boolean;
+}
+
+export type Parsed = { help: true } | ({ help: false } & VerifyArgs);
+
+export class UsageError extends Error {}
+
+export const USAGE = `Usage: npm run verify -- [stage...] [--ports FROM-TO] [--prefix NAME] [--no-cache] [--verbose]
+
+Builds each stage, starts it in a compose project of its own (verify-01, ...)
+on a free host port, waits until it is healthy, runs its checks and its
+end-to-end steps, and always takes it down again (down -v), Ctrl-C included.
+
+  stage...         01, 2, 03-db ... (default: every stage that has checks)
+  --ports FROM-TO  host ports to publish on (default: any free port)
+  --prefix NAME    compose project names NAME-01, NAME-02... (default: verify)
+  --no-cache       build the images from scratch (npm ci again)
+  --verbose        show compose's own output
+
+A JSON report goes to reports/verify-<time>.json. Exit code 0 when every stage passed.`;
+
+export function parseVerifyArgs(argv: readonly string[], known: readonly StageInfo[]): Parsed {
+  const stages: StageInfo[] = [];
+  let ports: VerifyArgs['ports'];
+  let prefix = 'verify';
+  let noCache = false;
+  let verbose = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`${arg} needs a value.`);
+      return next;
+    };
+    if (arg === '--help' || arg === '-h') return { help: true };
+    else if (arg === '--no-cache') noCache = true;
+    else if (arg === '--verbose') verbose = true;
+    else if (arg === '--ports') ports = parsePorts(value());
+    else if (arg === '--prefix') prefix = parsePrefix(value());
+    else if (arg.startsWith('-')) throw new UsageError(`Unknown option ${arg}.`);
+    else {
+      const stage = findStage(arg, known);
+      if (!stage) {
+        throw new UsageError(
+          `No stage "${arg}" with checks. Stages: ${known.map((s) => s.folder).join(', ')}.`,
+        );
+      }
+      if (!stages.includes(stage)) stages.push(stage);
+    }
+  }
+  return { help: false, stages: stages.sort((a, b) => a.number - b.number), ports, prefix, noCache, verbose };
+}
+
+function parsePorts(text: string): { from: number; to: number } {
+  const match = /^(\d+)-(\d+)$/.exec(text);
+  const from = Number(match?.[1]);
+  const to = Number(match?.[2]);
+  if (!match || from < 1024 || to > 65535 || from > to) {
+    throw new UsageError(`--ports must be a range like 28080-28099, got "${text}".`);
+  }
+  return { from, to };
+}
+
+function parsePrefix(text: string): string {
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(text)) {
+    throw new UsageError(`--prefix must be lower-case letters, digits, - and _, got "${text}".`);
+  }
+  return text;
+}
