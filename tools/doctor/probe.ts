@@ -1,0 +1,146 @@
+// What the doctor asks the machine: commands (each with a deadline), ports,
+// free space, files. checks.ts turns the answers into verdicts.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+import { listStages, readCompose } from '../lib/stages.ts';
+import {
+  type CommandResult,
+  type Holder,
+  type PortState,
+  type PortUse,
+  parseDockerPs,
+  parseLsof,
+  parseNetstat,
+  parseSs,
+  parseTasklist,
+} from './checks.ts';
+
+export function run(command: string, args: string[], timeoutMs = 15_000): CommandResult {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: timeoutMs, windowsHide: true });
+  const code = (result.error as NodeJS.ErrnoException | undefined)?.code;
+  return {
+    code: result.status,
+    stdout: result.stdout ?? '',
+    stderr: result.stderr ?? '',
+    ...(code ? { error: code } : {}),
+  };
+}
+
+/**
+ * The host ports the stages publish (read from each compose.yaml, so a new
+ * stage is checked without changing the doctor; WEB_PORT and friends move
+ * them as they move them for compose), and those the workshop plans even
+ * when their stage is not there yet.
+ */
+export function portsToCheck(root: string, env: NodeJS.ProcessEnv = process.env): PortUse[] {
+  const uses = new Map<number, { services: Map<string, string[]>; variable?: string }>();
+  const add = (port: number, service: string, stage: string, variable?: string) => {
+    const use = uses.get(port) ?? { services: new Map<string, string[]>() };
+    use.services.set(service, [...(use.services.get(service) ?? []), stage]);
+    if (variable) use.variable = variable;
+    uses.set(port, use);
+  };
+  const stages = listStages(root);
+  for (const stage of stages) {
+    for (const { port, service, variable } of readCompose(stage).ports) {
+      // WEB_PORT=8081 in the environment moves the port, as compose would.
+      const moved = variable ? Number.parseInt(env[variable] ?? '', 10) : Number.NaN;
+      add(Number.isInteger(moved) && moved > 0 ? moved : port, service, stage.number, variable);
+    }
+  }
+  // Stage 05 publishes its queue dashboard on 3000; until its folder exists, check the port anyway.
+  if (!stages.some((stage) => stage.number === '05')) add(3000, 'queue dashboard', '05');
+  return [...uses.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([port, use]) => ({
+      port,
+      usedBy: [...use.services.entries()]
+        .map(
+          ([service, numbers]) => `${service}, stage${numbers.length > 1 ? 's' : ''} ${numbers.join(', ')}`,
+        )
+        .join('; '),
+      ...(use.variable ? { variable: use.variable } : {}),
+    }));
+}
+
+/** Can we listen on the port, on all interfaces and on loopback, as Docker would? */
+export async function probePort(port: number): Promise<PortState['state']> {
+  for (const host of ['0.0.0.0', '127.0.0.1']) {
+    const outcome = await new Promise<string | undefined>((resolve) => {
+      const server = createServer();
+      server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+      server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(undefined)));
+    });
+    if (outcome === 'EACCES') return 'forbidden';
+    if (outcome) return 'busy';
+  }
+  return 'free';
+}
+
+/** Which processes listen on the port (best effort: may need more rights than we have). */
+export function portHolders(port: number, platform: string): Holder[] {
+  if (platform === 'win32') {
+    const pids = parseNetstat(run('netstat', ['-ano', '-p', 'tcp']).stdout, port);
+    return pids.map((pid) => ({
+      command: parseTasklist(run('tasklist', ['/FI', `PID eq ${pid}`, '/FO', 'CSV', '/NH']).stdout) ?? '?',
+      pid,
+    }));
+  }
+  if (platform === 'linux') {
+    const ss = run('ss', ['-ltnpH', `sport = :${port}`]);
+    if (!ss.error) return parseSs(ss.stdout);
+  }
+  return parseLsof(run('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN']).stdout);
+}
+
+/** The running containers that publish the port. */
+export function containersOn(port: number): ReturnType<typeof parseDockerPs> {
+  const format =
+    '{{.Names}}\t{{.Label "com.docker.compose.project"}}\t{{.Label "com.docker.compose.project.working_dir"}}';
+  const ps = run('docker', ['ps', '--filter', `publish=${port}`, '--format', format], 10_000);
+  return ps.code === 0 ? parseDockerPs(ps.stdout) : [];
+}
+
+export function freeBytes(path: string): number | undefined {
+  try {
+    const stats = statfsSync(path);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The version of the first `node` on the PATH outside node_modules/.bin (npm scripts put the repository's first). */
+export function systemNodeVersion(platform: string): string | undefined {
+  const names = platform === 'win32' ? ['node.exe'] : ['node'];
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir || /node_modules[\\/]\.bin/.test(dir) || /node-gyp-bin/.test(dir)) continue;
+    for (const name of names) {
+      const path = join(dir, name);
+      if (!existsSync(path)) continue;
+      const version = run(path, ['--version'], 5_000);
+      return version.code === 0 ? version.stdout.trim() : undefined;
+    }
+  }
+  return undefined;
+}
+
+const TEXT_FILE = /(\.(ts|js|json|ya?ml|sh|sql|env|md)|Dockerfile|\.dockerignore)$/;
+
+/** Stage files (outside node_modules) with CRLF line endings. */
+export function crlfFiles(root: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, shown: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.name === 'node_modules' || entry.name === '.git') continue;
+      const path = join(dir, entry.name);
+      const label = `${shown}/${entry.name}`;
+      if (entry.isDirectory()) walk(path, label);
+      else if (TEXT_FILE.test(entry.name) && readFileSync(path).includes('\r\n')) found.push(label);
+    }
+  };
+  for (const stage of listStages(root)) walk(stage.dir, `stages/${stage.name}`);
+  return found;
+}
