@@ -38,7 +38,7 @@ export function notAnswering(url: string, stage: StageInfo, reason: string): str
  */
 export async function dockerSkipReason(compose: ComposeProject): Promise<string | undefined> {
   if (process.env.CHECK_IN_CONTAINER) {
-    return 'the check container has no Docker access; `npm run check` on the host runs these';
+    return 'no Docker access in the check container';
   }
   try {
     const containers = await compose.ps();

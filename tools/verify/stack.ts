@@ -96,7 +96,9 @@ export function createStack(options: StackOptions): Stack {
     },
     logs: async (services, lines) => {
       const result = await compose.run(['logs', '--no-color', '--tail', String(lines), ...services]);
-      return (result.stdout + result.stderr).trimEnd();
+      // compose adds terminal escapes (erase line) even with --no-color.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what we remove
+      return (result.stdout + result.stderr).replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').trimEnd();
     },
   };
 }

@@ -1,0 +1,113 @@
+// Refreshes docs/output/check-NN.txt (and check-NN-docker.txt): the real
+// output of `npm run check -- NN`, and of the Docker-only command, against the
+// stage brought up with docker compose, for the chapters to include.
+//
+//   node tools/check/refresh-docs-output.ts [stage...] [--ports FROM-TO] [--prefix NAME]
+//
+// Each stage runs in its own compose project (<prefix>-NN) on a free port, and
+// is taken down again (down -v) whatever happens.
+import { writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseVerifyArgs, UsageError } from '../verify/args.ts';
+import { freeHostPort } from '../verify/ports.ts';
+import { createStack, type Stack } from '../verify/stack.ts';
+import { checksDir } from './check.ts';
+import { commandError, killRunningCommands, runCommand } from './compose.ts';
+import { listStages, loadStages } from './stages.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const argv = process.argv.slice(2);
+const prefixAt = argv.indexOf('--prefix');
+let args: ReturnType<typeof parseVerifyArgs>;
+try {
+  // Same command line as verify; the default prefix is its own.
+  args = parseVerifyArgs(
+    prefixAt === -1 ? [...argv, '--prefix', 'verify-docs'] : argv,
+    listStages(checksDir(root)),
+  );
+} catch (err) {
+  if (!(err instanceof UsageError)) throw err;
+  console.error(err.message);
+  process.exit(2);
+}
+if (args.help) {
+  console.log('Usage: node tools/check/refresh-docs-output.ts [stage...] [--ports FROM-TO] [--prefix NAME]');
+  process.exit(0);
+}
+const stages = args.stages.length > 0 ? args.stages : listStages(checksDir(root));
+await mkdir(join(root, 'docs', 'output'), { recursive: true });
+
+let current: Stack | undefined;
+process.once('SIGINT', async () => {
+  console.error('\nInterrupted: taking the stack down first...');
+  killRunningCommands();
+  await current?.teardown();
+  process.exit(130);
+});
+
+let failed = false;
+for (const stage of stages) {
+  const nn = String(stage.number).padStart(2, '0');
+  const project = `${args.prefix}-${nn}`;
+  const port = await freeHostPort(args.ports);
+  const own = (await loadStages(checksDir(root), stage.number)).find((s) => s.folder === stage.folder);
+  const stack = createStack({
+    file: join(root, 'stages', stage.folder, 'compose.yaml'),
+    project,
+    port,
+    scale: own?.checks.verify?.scale,
+  });
+  current = stack;
+  try {
+    console.log(`${stage.folder}: build and up (project ${project}, WEB_PORT=${port})`);
+    await stack.build(false);
+    await stack.up();
+    // The attendee's command, with the variables that point it at this stack.
+    const env = { WEB_PORT: String(port), COMPOSE_PROJECT_NAME: project };
+    const npm = await runCommand('npm', ['run', 'check', '--', nn], { cwd: root, env, timeoutMs: 120_000 });
+    save(`check-${nn}.txt`, npm.stdout, npm.code);
+    const docker = await runCommand(
+      'docker',
+      [
+        'compose',
+        '-p',
+        `${args.prefix}-check`,
+        '-f',
+        'tools/check/compose.yaml',
+        'run',
+        '--rm',
+        '--build',
+        'check',
+        nn,
+      ],
+      { cwd: root, env, timeoutMs: 300_000 },
+    );
+    save(`check-${nn}-docker.txt`, docker.stdout, docker.code);
+    if (docker.code !== 0) console.error(commandError(docker));
+    await runCommand('docker', [
+      'compose',
+      '-p',
+      `${args.prefix}-check`,
+      '-f',
+      'tools/check/compose.yaml',
+      'down',
+    ]);
+  } catch (err) {
+    failed = true;
+    console.error(`${stage.folder}: ${(err as Error).message}`);
+  } finally {
+    const down = await stack.teardown();
+    if (down.code !== 0) console.error(`${stage.folder}: down -v failed: ${commandError(down)}`);
+    current = undefined;
+  }
+}
+process.exit(failed ? 1 : 0);
+
+function save(name: string, stdout: string, code: number | null): void {
+  // docker compose run prints its build steps on stdout before the checks: keep the checks.
+  const start = stdout.search(/^(> |[✓✗-] )/m);
+  writeFileSync(join(root, 'docs', 'output', name), stdout.slice(Math.max(start, 0)));
+  console.log(`  docs/output/${name} (exit code ${code})`);
+  if (code !== 0) failed = true;
+}
