@@ -82,7 +82,12 @@ export function createForwarder(pool: ReplicaPool, config: ProxyConfig, events: 
     // The replica died in the middle of its response: the status line is out
     // already, so the one honest thing left is to cut the client off too,
     // rather than leave it waiting for the rest.
-    proxyRes.on('error', () => res.destroy());
+    proxyRes.on('error', (err) => {
+      if (res.destroyed) return; // the client hung up first: not the replica's fault
+      const reason = `its answer broke off (${err.message})`;
+      if (attempt && pool.failed(attempt.replica, reason)) events.onDown(attempt.replica, reason);
+      res.destroy();
+    });
   });
 
   // http-proxy throws the errors that it cannot hand to a callback unless

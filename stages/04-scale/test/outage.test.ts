@@ -19,7 +19,7 @@ beforeAll(async () => {
   redisServer = await startRedis();
   redis = createRedis(redisServer.url);
   await once(redis, 'ready');
-  server = createApp({ redis }).listen(0, '127.0.0.1');
+  server = createApp({ redis }, 'replica-a').listen(0, '127.0.0.1');
   await once(server, 'listening');
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -37,9 +37,9 @@ function get(path: string): Promise<Response> {
   return fetch(`${baseUrl}${path}`, { signal: AbortSignal.timeout(3000) });
 }
 
-describe('stage 02: Redis goes away and comes back', () => {
+describe('stage 04: Redis goes away and comes back', () => {
   test('503 naming redis while it is down, counting again once it is back', async () => {
-    expect(await (await get('/')).text()).toBe('I have been seen 1 times.\n');
+    expect(await (await get('/')).text()).toBe('I have been seen 1 times (replica replica-a).\n');
 
     await redisServer.stop();
     // Several requests in a row: every one gets its answer, none waits for a reconnect.
@@ -59,8 +59,8 @@ describe('stage 02: Redis goes away and comes back', () => {
     // Back again, without restarting the app. The test server keeps nothing on
     // disk, so the count starts over.
     await redisServer.start();
-    expect(await eventuallyOk('/')).toBe('I have been seen 1 times.\n');
-    expect(await eventuallyOk('/')).toBe('I have been seen 2 times.\n');
+    expect(await eventuallyOk('/')).toBe('I have been seen 1 times (replica replica-a).\n');
+    expect(await eventuallyOk('/')).toBe('I have been seen 2 times (replica replica-a).\n');
     expect(await (await get('/healthz')).json()).toEqual({ status: 'ok', dependencies: { redis: 'up' } });
   });
 });

@@ -5,12 +5,14 @@ import { testRedisUrl } from '../../../testing/isolation.ts';
 import { startRedis } from '../../../testing/services.ts';
 import { runStage, runStageToExit } from '../../../testing/stage-process.ts';
 
-describe('stage 02: the server process', () => {
+describe('stage 04: the server process', () => {
   test('counts on the port it prints', async () => {
-    const server = await runStage('02-compose', { env: { REDIS_URL: await testRedisUrl() } });
+    const server = await runStage('04-scale', {
+      env: { REDIS_URL: await testRedisUrl(), REPLICA_NAME: 'replica-a' },
+    });
     try {
-      expect(await (await fetch(server.url)).text()).toBe('I have been seen 1 times.\n');
-      expect(await (await fetch(server.url)).text()).toBe('I have been seen 2 times.\n');
+      expect(await (await fetch(server.url)).text()).toBe('I have been seen 1 times (replica replica-a).\n');
+      expect(await (await fetch(server.url)).text()).toBe('I have been seen 2 times (replica replica-a).\n');
       expect(server.output()).toMatch(/redis: connected to 127\.0\.0\.1:\d+/);
     } finally {
       await server.stop();
@@ -18,7 +20,7 @@ describe('stage 02: the server process', () => {
   });
 
   test('a bad PORT stops the start with a message that names it', async () => {
-    const { code, output } = await runStageToExit('02-compose', { env: { PORT: 'eighty' } });
+    const { code, output } = await runStageToExit('04-scale', { env: { PORT: 'eighty' } });
     expect(code).toBe(1);
     expect(output).toContain('PORT must be a whole number from 0 to 65535, got "eighty"');
   });
@@ -30,7 +32,7 @@ describe('stage 02: the server process', () => {
     // The password does not end up in the logs.
     ['https://user:secret@redis:6379', 'https://user:***@redis:6379/'],
   ])('REDIS_URL=%s stops the start with a message that names REDIS_URL', async (value, shown) => {
-    const { code, output } = await runStageToExit('02-compose', { env: { REDIS_URL: value } });
+    const { code, output } = await runStageToExit('04-scale', { env: { REDIS_URL: value } });
     expect(code).toBe(1);
     expect(output).toContain(
       `Configuration error: REDIS_URL must be a URL that starts with redis:// or rediss://, got "${shown}"`,
@@ -41,7 +43,9 @@ describe('stage 02: the server process', () => {
   test('starts while Redis is down, says so once, and counts as soon as Redis is up', async () => {
     const redisServer = await startRedis();
     await redisServer.stop();
-    const server = await runStage('02-compose', { env: { REDIS_URL: redisServer.url } });
+    const server = await runStage('04-scale', {
+      env: { REDIS_URL: redisServer.url, REPLICA_NAME: 'replica-a' },
+    });
     try {
       const res = await fetch(server.url, { signal: AbortSignal.timeout(3000) });
       expect(res.status).toBe(503);
@@ -55,7 +59,7 @@ describe('stage 02: the server process', () => {
         if (again.status === 200) text = await again.text();
         else await sleep(100);
       }
-      expect(text).toBe('I have been seen 1 times.\n');
+      expect(text).toBe('I have been seen 1 times (replica replica-a).\n');
       // ...but the log tells the story in two lines, not one line per attempt.
       expect(server.output().match(/redis: .* is unavailable/g)).toHaveLength(1);
       expect(server.output().match(/redis: connected to/g)).toHaveLength(1);
@@ -71,7 +75,9 @@ describe('stage 02: the server process', () => {
       const redisServer = await startRedis();
       const probe = new Redis(redisServer.url, { lazyConnect: true });
       await probe.connect();
-      const server = await runStage('02-compose', { env: { REDIS_URL: redisServer.url } });
+      const server = await runStage('04-scale', {
+        env: { REDIS_URL: redisServer.url, REPLICA_NAME: 'replica-a' },
+      });
       try {
         expect(await webConnections(probe)).toBe(1);
         const port = new URL(server.url).port;
@@ -91,7 +97,7 @@ describe('stage 02: the server process', () => {
         socket.write('\r\n');
         await closed;
         expect(response).toMatch(/^HTTP\/1.1 200 OK/);
-        expect(response).toContain('I have been seen 1 times.');
+        expect(response).toContain('I have been seen 1 times (replica replica-a).');
         expect(await exit).toBe(0);
         expect(server.output()).toContain(`${signal} received`);
         // The app said goodbye to Redis (QUIT) instead of just vanishing.
