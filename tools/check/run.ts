@@ -17,6 +17,8 @@ export interface CheckResult {
   readonly message?: string;
   /** Where to look next (failed only). */
   readonly hint?: string;
+  /** The services whose logs explain a failure. */
+  readonly logs?: readonly string[];
 }
 
 export interface RunOptions {
@@ -42,7 +44,14 @@ export async function runChecks(
       const error = await withDeadline(() => check.run(ctx as VerifyContext), CHECK_TIMEOUT_MS);
       const ms = Math.round(performance.now() - started);
       result = error
-        ? { ...base, status: 'failed', ms, message: error, hint: `${check.hint} See ${from.chapter}` }
+        ? {
+            ...base,
+            status: 'failed',
+            ms,
+            message: error,
+            hint: `${check.hint} See ${from.chapter}`,
+            logs: check.logs,
+          }
         : { ...base, status: 'passed', ms };
     }
     results.push(result);

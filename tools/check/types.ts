@@ -21,6 +21,8 @@ export interface Check {
   readonly name: string;
   /** Needs `docker compose` access to the stage's project (skipped without it). */
   readonly docker?: boolean;
+  /** The services whose logs explain a failure (verify prints their last lines). */
+  readonly logs?: readonly string[];
   /**
    * Where an attendee looks when it fails: the service, the command, the chapter.
    * The chapter of the check's own stage is added to it.
@@ -42,6 +44,7 @@ export interface VerifyStep {
   readonly id: string;
   readonly name: string;
   readonly hint: string;
+  readonly logs?: readonly string[];
   run(ctx: VerifyContext): Promise<void>;
 }
 

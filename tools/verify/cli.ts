@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { checksDir, runStageChecks } from '../check/check.ts';
 import { commandError, killRunningCommands, runCommand } from '../check/compose.ts';
 import { count, formatResult } from '../check/report.ts';
+import type { CheckResult } from '../check/run.ts';
 import { listStages, loadStages, type StageInfo } from '../check/stages.ts';
 import { parseVerifyArgs, USAGE, UsageError, type VerifyArgs } from './args.ts';
 import { freeHostPort } from './ports.ts';
@@ -183,7 +184,7 @@ async function verifyStage(stage: StageInfo, port: number): Promise<void> {
     if (!report.interrupted) progress(stage, `✗ ${result.error}`);
   }
   if (!result.ok && !report.interrupted) {
-    const services = await servicesToShow(stack);
+    const services = await servicesToShow(stack, result.checks);
     if (services.length > 0) {
       result.logs = await stack.logs(services, LOG_LINES);
       progress(stage, `last ${LOG_LINES} log lines of ${services.join(', ')}:`);
@@ -201,10 +202,14 @@ async function verifyStage(stage: StageInfo, port: number): Promise<void> {
   current = undefined;
 }
 
-/** The services that are not healthy; when all are, the ones published on the host (checks talk to those). */
-async function servicesToShow(stack: Stack): Promise<string[]> {
-  const bad = await stack.badServices();
-  if (bad.length > 0) return bad;
+/**
+ * The services that are not healthy and those the failed checks name; when
+ * that is none, the ones published on the host (the checks talk to those).
+ */
+async function servicesToShow(stack: Stack, results: readonly CheckResult[]): Promise<string[]> {
+  const named = results.filter((r) => r.status === 'failed').flatMap((r) => r.logs ?? []);
+  const services = new Set([...(await stack.badServices()), ...named]);
+  if (services.size > 0) return [...services];
   const containers = await stack.compose.ps().catch(() => []);
   return [...new Set(containers.filter((c) => c.published).map((c) => c.service))];
 }

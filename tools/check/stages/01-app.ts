@@ -8,6 +8,7 @@ export default {
   checks: [
     {
       id: 'hello-world',
+      logs: ['web'],
       name: 'GET / answers "Hello World!" in plain text',
       hint:
         'Something answers, but not with the greeting of stage 01: is it stage 01 that runs on this port? ' +
@@ -22,6 +23,7 @@ export default {
     },
     {
       id: 'healthz',
+      logs: ['web'],
       name: 'GET /healthz answers 200 {"status": "ok"}',
       hint:
         'Docker asks /healthz to know whether web is healthy. A 503 names the dependency that is down: ' +
@@ -35,6 +37,7 @@ export default {
     },
     {
       id: 'unknown-route',
+      logs: ['web'],
       name: 'an unknown route answers 404 with a JSON error',
       hint:
         'Routes that nothing answers go to notFound and then to the error handler (src/errors.ts); ' +
@@ -47,6 +50,7 @@ export default {
     },
     {
       id: 'web-healthy',
+      logs: ['web'],
       name: 'every web container runs and is healthy',
       docker: true,
       hint:

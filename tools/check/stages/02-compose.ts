@@ -29,6 +29,7 @@ export default {
   checks: [
     {
       id: 'counter',
+      logs: ['web', 'redis'],
       name: 'GET / counts visits, one more each time',
       hint: REDIS_HINT,
       async run({ http }) {
@@ -39,6 +40,7 @@ export default {
     },
     {
       id: 'counter-concurrent',
+      logs: ['web'],
       name: `${CONCURRENT} visits at the same time are each counted once`,
       hint:
         'Each visit must be one INCR in Redis, which is atomic: reading the count and writing it back ' +
@@ -58,6 +60,7 @@ export default {
     },
     {
       id: 'healthz-redis',
+      logs: ['web', 'redis'],
       name: 'GET /healthz reports redis "up"',
       hint: REDIS_HINT,
       async run({ http }) {
@@ -69,6 +72,7 @@ export default {
     },
     {
       id: 'redis-healthy',
+      logs: ['redis'],
       name: 'the redis service runs and is healthy',
       docker: true,
       hint:
@@ -80,6 +84,7 @@ export default {
     },
     {
       id: 'redis-holds-count',
+      logs: ['web', 'redis'],
       name: 'the count is in Redis, under the key "hits"',
       docker: true,
       hint:

@@ -49,6 +49,7 @@ export default {
   checks: [
     {
       id: 'records-create',
+      logs: ['web', 'db'],
       name: 'POST /records creates a record: 201, its id, a Location header',
       hint: DB_HINT,
       async run({ http }) {
@@ -57,6 +58,7 @@ export default {
     },
     {
       id: 'records-read',
+      logs: ['web', 'db'],
       name: 'GET /records/:id gives the record back as it was sent',
       hint: DB_HINT,
       async run({ http }) {
@@ -65,6 +67,7 @@ export default {
     },
     {
       id: 'records-list',
+      logs: ['web', 'db'],
       name: 'GET /records lists a new record',
       hint: `The list is ordered by id and pages with ?after=<last id>&limit=N. ${DB_HINT}`,
       async run({ http }) {
@@ -78,6 +81,7 @@ export default {
     },
     {
       id: 'records-malformed-json',
+      logs: ['web'],
       name: 'POST /records with malformed JSON answers 400 with a JSON error',
       hint: BAD_INPUT_HINT,
       async run({ http }) {
@@ -91,6 +95,7 @@ export default {
     },
     {
       id: 'records-not-an-object',
+      logs: ['web'],
       name: 'POST /records with JSON that is not an object answers 422',
       hint: BAD_INPUT_HINT,
       async run({ http }) {
@@ -101,6 +106,7 @@ export default {
     },
     {
       id: 'records-content-type',
+      logs: ['web'],
       name: 'POST /records that is not application/json answers 415',
       hint: BAD_INPUT_HINT,
       async run({ http }) {
@@ -113,6 +119,7 @@ export default {
     },
     {
       id: 'records-unknown-id',
+      logs: ['web', 'db'],
       name: 'GET /records/<unknown id> answers 404 with a JSON error',
       hint: `An id that no record has is a 404, not a 500. ${DB_HINT}`,
       async run({ http }) {
@@ -125,6 +132,7 @@ export default {
     },
     {
       id: 'healthz-db',
+      logs: ['web', 'db'],
       name: 'GET /healthz reports db "up"',
       hint: DB_HINT,
       async run({ http }) {
@@ -136,6 +144,7 @@ export default {
     },
     {
       id: 'migrate-done',
+      logs: ['migrate', 'db'],
       name: 'the migrate service ran to its end (exit code 0)',
       docker: true,
       hint:
@@ -147,6 +156,7 @@ export default {
     },
     {
       id: 'db-healthy',
+      logs: ['db'],
       name: 'the db service runs and is healthy',
       docker: true,
       hint: '`docker compose ps`, `docker compose logs db` (a bad POSTGRES_PASSWORD or a volume from another version?).',
@@ -156,6 +166,7 @@ export default {
     },
     {
       id: 'db-volume',
+      logs: ['db'],
       name: 'db keeps its data in the named volume db-data',
       docker: true,
       hint:
@@ -177,6 +188,7 @@ export default {
     extras: [
       {
         id: 'records-survive-down',
+        logs: ['db', 'migrate', 'web'],
         name: 'a record survives `docker compose down` and `up` (the volume keeps it)',
         hint:
           'down without -v keeps named volumes; the data must be in db-data, not in the container. ' +
