@@ -1,6 +1,7 @@
 // Refreshes docs/output/check-NN.txt (and check-NN-docker.txt): the real
 // output of `npm run check -- NN`, and of the Docker-only command, against the
-// stage brought up with docker compose, for the chapters to include.
+// stage brought up with docker compose, for the chapters to include. Then,
+// for the stages in FAULTS, the output with one service stopped.
 //
 //   node tools/check/refresh-docs-output.ts [stage...] [--ports FROM-TO] [--prefix NAME]
 //
@@ -17,6 +18,12 @@ import { commandError, killRunningCommands, runCommand } from './compose.ts';
 import { listStages, loadStages } from './stages.ts';
 
 const root = join(import.meta.dirname, '..', '..');
+
+/** Faults shown in the docs: stop this service of the stage, save the output as check-NN-<name>.txt. */
+const FAULTS: Record<number, { name: string; stop: string }> = {
+  2: { name: 'redis-stopped', stop: 'redis' },
+  3: { name: 'db-stopped', stop: 'db' },
+};
 const argv = process.argv.slice(2);
 const prefixAt = argv.indexOf('--prefix');
 let args: ReturnType<typeof parseVerifyArgs>;
@@ -67,32 +74,26 @@ for (const stage of stages) {
     const env = { WEB_PORT: String(port), COMPOSE_PROJECT_NAME: project };
     const npm = await runCommand('npm', ['run', 'check', '--', nn], { cwd: root, env, timeoutMs: 120_000 });
     save(`check-${nn}.txt`, npm.stdout, npm.code);
-    const docker = await runCommand(
-      'docker',
-      [
-        'compose',
-        '-p',
-        `${args.prefix}-check`,
-        '-f',
-        'tools/check/compose.yaml',
-        'run',
-        '--rm',
-        '--build',
-        'check',
-        nn,
-      ],
-      { cwd: root, env, timeoutMs: 300_000 },
-    );
+    // The Docker-only command (under a project name of our own).
+    const checkCompose = ['compose', '-p', `${args.prefix}-check`, '-f', 'tools/check/compose.yaml'];
+    const docker = await runCommand('docker', [...checkCompose, 'run', '--rm', '--build', 'check', nn], {
+      cwd: root,
+      env,
+      timeoutMs: 300_000,
+    });
     save(`check-${nn}-docker.txt`, docker.stdout, docker.code);
     if (docker.code !== 0) console.error(commandError(docker));
-    await runCommand('docker', [
-      'compose',
-      '-p',
-      `${args.prefix}-check`,
-      '-f',
-      'tools/check/compose.yaml',
-      'down',
-    ]);
+    await runCommand('docker', [...checkCompose, 'down']);
+    const fault = FAULTS[stage.number];
+    if (fault) {
+      await stack.compose.run(['stop', fault.stop], { timeoutMs: 60_000 });
+      const broken = await runCommand('npm', ['run', 'check', '--', nn], {
+        cwd: root,
+        env,
+        timeoutMs: 120_000,
+      });
+      save(`check-${nn}-${fault.name}.txt`, broken.stdout, broken.code, 1);
+    }
   } catch (err) {
     failed = true;
     console.error(`${stage.folder}: ${(err as Error).message}`);
@@ -104,10 +105,10 @@ for (const stage of stages) {
 }
 process.exit(failed ? 1 : 0);
 
-function save(name: string, stdout: string, code: number | null): void {
+function save(name: string, stdout: string, code: number | null, expected = 0): void {
   // docker compose run prints its build steps on stdout before the checks: keep the checks.
   const start = stdout.search(/^(> |[✓✗-] )/m);
   writeFileSync(join(root, 'docs', 'output', name), stdout.slice(Math.max(start, 0)));
   console.log(`  docs/output/${name} (exit code ${code})`);
-  if (code !== 0) failed = true;
+  if (code !== expected) failed = true;
 }
