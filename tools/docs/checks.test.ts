@@ -184,6 +184,18 @@ describe('includes', () => {
     expect(checkIncludes(root, example)).toEqual([]);
   });
 
+  test('a marker in inline code is prose about markers, not a marker', () => {
+    const prose = doc(
+      'docs/a.md',
+      md(
+        'Write `<!-- include: PATH -->` before the block and `<!-- /include -->` after it.',
+        'Or `<!-- diff-summary: 01 02 -->`.',
+      ),
+    );
+    expect(checkIncludes(root, prose)).toEqual([]);
+    expect(checkSummaries(root, prose)).toEqual([]);
+  });
+
   test('docs:sync rewrites stale listings from their sources and keeps the language', () => {
     const stale = doc(
       'docs/a.md',

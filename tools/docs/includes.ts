@@ -12,7 +12,14 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineDiff } from './line-diff.ts';
-import { type Doc, type Fence, fencedLines, findFences, type Problem } from './markdown.ts';
+import {
+  type Doc,
+  type Fence,
+  fencedLines,
+  findFences,
+  type Problem,
+  withoutInlineCode,
+} from './markdown.ts';
 import { extractListing, type Listing, SourceError } from './regions.ts';
 
 const INCLUDE = /^\s*<!--\s*include:\s*(\S+?)\s*-->\s*$/;
@@ -43,7 +50,7 @@ export function findIncludes(doc: Doc): { includes: Include[]; problems: Problem
   const claimedEnds = new Set<number>();
 
   doc.lines.forEach((line, i) => {
-    if (inside[i] || !LOOKS_LIKE_INCLUDE.test(line)) return;
+    if (inside[i] || !LOOKS_LIKE_INCLUDE.test(withoutInlineCode(line))) return;
     if (END.test(line)) {
       if (!claimedEnds.has(i))
         problem(i, '`<!-- /include -->` without an `<!-- include: PATH -->` before it');

@@ -13,6 +13,7 @@ import {
   readDoc,
   splitLines,
   toRepoPath,
+  withoutInlineCode,
 } from './markdown.ts';
 
 export interface Link {
@@ -32,7 +33,7 @@ export function findLinks(doc: Doc): Link[] {
   const links: Link[] = [];
   doc.lines.forEach((raw, line) => {
     if (inside[line]) return;
-    const text = raw.replace(/(`+)[^`]*?\1/g, '');
+    const text = withoutInlineCode(raw);
     const add = (target: string | undefined) => {
       if (target) links.push({ line, target: target.replace(/^<|>$/g, '') });
     };

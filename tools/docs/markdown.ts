@@ -48,6 +48,11 @@ export function splitLines(text: string): string[] {
   return lines;
 }
 
+/** A line without its inline code spans: `<!-- include: x -->` in backticks is an example, not a marker. */
+export function withoutInlineCode(line: string): string {
+  return line.replace(/(`+)(?!`).*?(?<!`)\1(?!`)/g, '');
+}
+
 export function toRepoPath(root: string, path: string): string {
   return relative(root, path).split('\\').join('/');
 }

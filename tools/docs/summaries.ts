@@ -8,7 +8,7 @@
 //   <!-- /diff-summary -->
 import { diffFolders, summaryMarkdown } from '../diff/stage-diff.ts';
 import { findStage, UnknownStageError } from '../lib/stages.ts';
-import { type Doc, fencedLines, type Problem, splitLines } from './markdown.ts';
+import { type Doc, fencedLines, type Problem, splitLines, withoutInlineCode } from './markdown.ts';
 
 const START = /^\s*<!--\s*diff-summary:\s*(\S+)\s+(\S+)\s*-->\s*$/;
 const END = /^\s*<!--\s*\/diff-summary\s*-->\s*$/;
@@ -27,7 +27,7 @@ function findBlocks(doc: Doc): { blocks: SummaryBlock[]; problems: Problem[] } {
   const problems: Problem[] = [];
   let open: { start: number; from: string; to: string } | undefined;
   doc.lines.forEach((line, i) => {
-    if (inside[i] || !LOOKS_LIKE.test(line)) return;
+    if (inside[i] || !LOOKS_LIKE.test(withoutInlineCode(line))) return;
     const start = START.exec(line);
     if (start && !open) open = { start: i, from: start[1] ?? '', to: start[2] ?? '' };
     else if (END.test(line) && open) {

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { composeDown, composeDownArgs, parseResetArgs } from './reset.ts';
+import { findRepoRoot } from '../lib/stages.ts';
+import { composeDown, composeDownArgs, parseResetArgs, WHY } from './reset.ts';
 
 describe('reset arguments', () => {
   test('a stage, optionally with the compose project it was started as', () => {
@@ -33,6 +34,12 @@ describe('reset arguments', () => {
       '--remove-orphans',
     ]);
   });
+});
+
+test('the reset output that troubleshooting.md shows has the explanation reset prints today', () => {
+  // docs/output/reset-03.txt is a real run of `npm run reset -- 03`: run it again when WHY changes.
+  const shown = readFileSync(join(findRepoRoot(), 'docs', 'output', 'reset-03.txt'), 'utf8');
+  expect(shown).toContain(WHY);
 });
 
 // With a Docker engine (and the redis image, no pull): a real volume disappears.
