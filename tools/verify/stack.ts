@@ -10,7 +10,9 @@ import {
   commandError,
   composeProject,
   describeContainer,
+  runCommand,
 } from '../check/compose.ts';
+import { mountsOf } from '../check/services.ts';
 
 export const BUILD_TIMEOUT_MS = 10 * 60_000;
 export const HEALTHY_TIMEOUT_MS = 120_000;
@@ -78,7 +80,12 @@ export function createStack(options: StackOptions): Stack {
     },
     up,
     down: async () => {
+      // down without -v keeps the named volumes, and also the anonymous ones
+      // that images declare (redis's /data): remove those, or every run leaks one.
+      const anonymous = await anonymousVolumes(compose);
       await must('docker compose down', ['down', '--timeout', '10'], 120_000);
+      if (anonymous.length > 0)
+        await runCommand('docker', ['volume', 'rm', ...anonymous], { timeoutMs: 60_000 });
     },
     teardown: () => {
       teardown ??= compose.run(['down', '-v', '--remove-orphans', '--timeout', '10'], {
@@ -144,4 +151,17 @@ async function waitHealthy(
     await sleep(1000);
   }
   throw new StepFailed(`not healthy after ${HEALTHY_TIMEOUT_MS / 1000} s: ${last}`);
+}
+
+/** The volumes of the project's containers that are not named volumes of the project. */
+async function anonymousVolumes(compose: ComposeProject): Promise<string[]> {
+  const names: string[] = [];
+  for (const container of await compose.ps()) {
+    for (const mount of await mountsOf(container)) {
+      if (mount.Type === 'volume' && mount.Name && !mount.Name.startsWith(`${compose.project}_`)) {
+        names.push(mount.Name);
+      }
+    }
+  }
+  return names;
 }
