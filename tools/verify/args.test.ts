@@ -1,0 +1,31 @@
+import { join } from 'node:path';
+import { repoRoot } from '../../testing/stage-process.ts';
+import { listStages } from '../check/stages.ts';
+import { parseVerifyArgs, UsageError } from './args.ts';
+
+const stages = listStages(join(repoRoot, 'tools', 'check', 'stages'));
+
+describe('npm run verify: the command line', () => {
+  test('no stage means every stage; stages come in order, once', () => {
+    expect(parseVerifyArgs([], stages)).toMatchObject({ help: false, stages: [], prefix: 'verify' });
+    const parsed = parseVerifyArgs(
+      ['03', 'compose', '3', '--ports', '28080-28099', '--prefix', 'mine'],
+      stages,
+    );
+    if (parsed.help) throw new Error('unexpected --help');
+    expect(parsed.stages.map((s) => s.folder)).toEqual(['02-compose', '03-db']);
+    expect(parsed.ports).toEqual({ from: 28080, to: 28099 });
+    expect(parsed.prefix).toBe('mine');
+  });
+
+  test.each([
+    [['9'], /No stage "9" with checks/],
+    [['--ports', '9000'], /--ports must be a range/],
+    [['--ports'], /--ports needs a value/],
+    [['--prefix', 'Bad Name'], /--prefix must be lower-case/],
+    [['--fast'], /Unknown option --fast/],
+  ])('%j is refused', (argv, message) => {
+    expect(() => parseVerifyArgs(argv, stages)).toThrow(UsageError);
+    expect(() => parseVerifyArgs(argv, stages)).toThrow(message);
+  });
+});
