@@ -126,6 +126,25 @@ const pairs = stages.slice(1).map((to, i) => ({ from: stages[i] ?? to, to }));
     },
   );
 
+  test('npm run diff -- TO prints the stat, the patch and the summary against the stage before', () => {
+    const { from, to } = pairs[0] ?? {};
+    if (!from || !to) return;
+    const cli = spawnSync(process.execPath, ['tools/diff/cli.ts', to.number], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(cli.status).toBe(0);
+    expect(cli.stdout).toContain(`What ${to.name} adds to ${from.name}`);
+    expect(cli.stdout).toMatch(/^ compose\.yaml +\| +\d+ [-+]+$/m);
+    expect(cli.stdout).toContain(`--- stages/${from.name}/compose.yaml\n+++ stages/${to.name}/compose.yaml`);
+    expect(cli.stdout).toMatch(
+      new RegExp(
+        `${from.name} -> ${to.name}: \\d+ files? added, \\d+ changed, \\d+ removed; \\+\\d+ -\\d+ lines\\n$`,
+      ),
+    );
+    expect(cli.stdout).not.toMatch(/^(diff --git .*|.*\|.*)(package-lock\.json|node_modules)/m);
+  });
+
   test('npm run diff -- FROM TO --summary prints the Markdown summary', () => {
     const { from, to } = pairs[0] ?? {};
     if (!from || !to) return;
