@@ -386,6 +386,14 @@ describe('mermaid', () => {
     expect(messages(checkMermaid(root, flat))).toEqual([expect.stringContaining('inside `subgraph compose')]);
   });
 
+  test('a chapter whose stage has no compose.yaml fails with that reason', () => {
+    write('stages/02-next/src/app.ts', APP);
+    const d = doc('docs/02-next.md', md('```mermaid', 'flowchart LR', '  subgraph compose', '  end', '```'));
+    expect(messages(checkMermaid(root, d))).toEqual([
+      expect.stringMatching(/^docs\/02-next.md:1: cannot read stages\/02-next\/compose.yaml: ENOENT/),
+    ]);
+  });
+
   test('a chapter without a stage fails; other docs are not chapters', () => {
     const orphan = doc(
       'docs/07-later.md',

@@ -105,7 +105,15 @@ export function checkMermaid(root: string, doc: Doc): Problem[] {
     if (!(err instanceof UnknownStageError)) throw err;
     return problem(0, `the chapter has no stage: ${err.message}`);
   }
-  const compose = readCompose(stage);
+  let compose: ReturnType<typeof readCompose>;
+  try {
+    compose = readCompose(stage);
+  } catch (err) {
+    return problem(
+      0,
+      `cannot read stages/${stage.name}/compose.yaml: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
   const expected = [...compose.services].sort();
   const problems: Problem[] = [];
   let drawn = 0;

@@ -44,7 +44,13 @@ export function portsToCheck(root: string, env: NodeJS.ProcessEnv = process.env)
   };
   const stages = listStages(root);
   for (const stage of stages) {
-    for (const { port, service, variable } of readCompose(stage).ports) {
+    let published: ReturnType<typeof readCompose>['ports'];
+    try {
+      published = readCompose(stage).ports;
+    } catch {
+      continue; // a stage without a (valid) compose.yaml publishes nothing we can check
+    }
+    for (const { port, service, variable } of published) {
       // WEB_PORT=8081 in the environment moves the port, as compose would.
       const moved = variable ? Number.parseInt(env[variable] ?? '', 10) : Number.NaN;
       add(Number.isInteger(moved) && moved > 0 ? moved : port, service, stage.number, variable);
