@@ -36,6 +36,7 @@ function readInteger(
   return value;
 }
 
+// #region url
 function readUrl(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: string[]): string {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
@@ -52,3 +53,4 @@ function withoutPassword(raw: string): string {
   url.password = '***';
   return url.toString();
 }
+// #endregion url
