@@ -12,16 +12,13 @@ export function createApp({ redis }: Dependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
 
-  // #region counter
   app.get('/', async (_req, res) => {
     // INCR adds one and returns the new value in a single step inside Redis,
     // so two requests at the same moment can never both read 4 and write 5.
     const hits = await redis.incr('hits').catch(redisUnavailable);
     res.type('text/plain').send(`I have been seen ${hits} times.\n`);
   });
-  // #endregion counter
 
-  // #region healthz
   // Docker's healthcheck (see compose.yaml) and the checks ask this route.
   // Each dependency gets a quick question; any "down" makes the answer a 503.
   const checks = {
@@ -34,7 +31,6 @@ export function createApp({ redis }: Dependencies): express.Express {
     const ok = states.every((state) => state === 'up');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', dependencies });
   });
-  // #endregion healthz
 
   app.use(notFound);
   app.use(errorHandler);

@@ -17,18 +17,15 @@ export function createApp({ redis, db, bodyLimit = '100kb' }: Dependencies): exp
   const app = express();
   app.disable('x-powered-by');
 
-  // #region counter
   app.get('/', async (_req, res) => {
     // INCR adds one and returns the new value in a single step inside Redis,
     // so two requests at the same moment can never both read 4 and write 5.
     const hits = await redis.incr('hits').catch(redisUnavailable);
     res.type('text/plain').send(`I have been seen ${hits} times.\n`);
   });
-  // #endregion counter
 
   app.use(recordsRouter(db, bodyLimit));
 
-  // #region healthz
   // Docker's healthcheck (see compose.yaml) and the checks ask this route.
   // Each dependency gets a quick question; any "down" makes the answer a 503.
   const checks = {
@@ -42,7 +39,6 @@ export function createApp({ redis, db, bodyLimit = '100kb' }: Dependencies): exp
     const ok = states.every((state) => state === 'up');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', dependencies });
   });
-  // #endregion healthz
 
   app.use(notFound);
   app.use(errorHandler);

@@ -30,7 +30,6 @@ export interface Database {
   close(): Promise<void>;
 }
 
-// #region connection
 /**
  * Sequelize keeps a pool of connections to Postgres and hands one to each
  * query. The timeouts make an outage cheap: a query fails within a second
@@ -57,9 +56,7 @@ export function createDatabase(url: string, applicationName = 'web'): Database {
       query_timeout: 1000,
     },
   });
-  // #endregion connection
 
-  // #region model
   const Record: RecordModel = sequelize.define(
     'Record',
     {
@@ -70,7 +67,6 @@ export function createDatabase(url: string, applicationName = 'web'): Database {
     // maps createdAt/updatedAt to its created_at/updated_at columns.
     { tableName: 'records', underscored: true },
   );
-  // #endregion model
 
   const where = describe(url);
   let up: boolean | undefined;
@@ -98,7 +94,6 @@ export function createDatabase(url: string, applicationName = 'web'): Database {
   };
 }
 
-// #region outage
 /** Did the query fail because Postgres is out of reach (and not because of the query)? */
 function isOutage(err: unknown): boolean {
   // Refused, unknown host, no free connection in time, ...
@@ -112,7 +107,6 @@ function isOutage(err: unknown): boolean {
   }
   return false;
 }
-// #endregion outage
 
 /** host:port/database, without the user and password: for the logs. */
 function describe(url: string): string {

@@ -13,15 +13,12 @@ export function recordsRouter(db: Database, bodyLimit: string): Router {
   const { Record } = db;
   const router = Router();
 
-  // #region create
   router.post('/records', requireJson, readBody(bodyLimit), async (req, res) => {
     const data = parseObject(req.body);
     const record = show(await Record.create({ data }).catch(unstorable).catch(db.unavailable));
     res.status(201).location(`/records/${record.id}`).json(record);
   });
-  // #endregion create
 
-  // #region list
   router.get('/records', async (req, res) => {
     const limit = readWholeNumber(req.query.limit, 'limit', `a whole number from 1 to ${MAX_PAGE_SIZE}`, {
       fallback: DEFAULT_PAGE_SIZE,
@@ -48,9 +45,7 @@ export function recordsRouter(db: Database, bodyLimit: string): Router {
     const next = rows.length > limit ? `/records?after=${results[limit - 1].id}&limit=${limit}` : null;
     res.json({ results, next });
   });
-  // #endregion list
 
-  // #region get
   router.get('/records/:id', async (req, res) => {
     const id = req.params.id;
     if (!/^[1-9]\d*$/.test(id)) {
@@ -60,7 +55,6 @@ export function recordsRouter(db: Database, bodyLimit: string): Router {
     if (!record) throw new HttpError(404, `Record ${id} not found`);
     res.json(show(record));
   });
-  // #endregion get
 
   return router;
 }
@@ -71,7 +65,6 @@ function show(record: RecordRow): RecordAttributes {
   return { id, data };
 }
 
-// #region body
 // The body is read as text and parsed here, not by express.json(), so that each
 // kind of bad body gets its own status code and a message that says what to fix.
 const requireJson: RequestHandler = (req, _res, next) => {
@@ -119,7 +112,6 @@ function kindOf(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
 }
-// #endregion body
 
 /** Postgres refuses one thing that JSON allows: the character \u0000 in a string. */
 function unstorable(err: unknown): never {
