@@ -112,6 +112,7 @@ export function createForwarder(pool: ReplicaPool, config: ProxyConfig, events: 
     );
   }
 
+  // #region try-next
   function tryNext(req: IncomingMessage, res: ServerResponse, body: Buffer, tried: Set<Replica>): void {
     const replica = pool.next(tried);
     if (!replica) {
@@ -147,6 +148,8 @@ export function createForwarder(pool: ReplicaPool, config: ProxyConfig, events: 
       }
     });
   }
+
+  // #endregion try-next
 
   function noReplicaLeft(res: ServerResponse, tried: Set<Replica>): void {
     const last = [...tried].at(-1);

@@ -28,7 +28,6 @@ export function startHealthChecks(pool: ReplicaPool, options: HealthOptions): { 
       });
     }
   }, options.intervalMs);
-  timer.unref();
 
   return { stop: () => clearInterval(timer) };
 }
