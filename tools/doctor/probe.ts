@@ -56,8 +56,8 @@ export function portsToCheck(root: string, env: NodeJS.ProcessEnv = process.env)
       add(Number.isInteger(moved) && moved > 0 ? moved : port, service, stage.number, variable);
     }
   }
-  // Stage 05 publishes its queue dashboard on 3000; until its folder exists, check the port anyway.
-  if (!stages.some((stage) => stage.number === '05')) add(3000, 'queue dashboard', '05');
+  // Stage 05 publishes its queue dashboard on 3000: check it even before its compose.yaml does.
+  if (!uses.has(3000)) add(3000, 'queue dashboard', '05');
   return [...uses.entries()]
     .sort(([a], [b]) => a - b)
     .map(([port, use]) => ({
