@@ -1,0 +1,158 @@
+// Every setting comes from the environment, so the same image runs on a laptop,
+// in compose and in the tests. The defaults are the values that work in compose.
+export interface Config {
+  /** The TCP port the HTTP server listens on (0 picks a free one, handy in tests). */
+  port: number;
+  /** How long a shutdown may wait for in-flight requests before it cuts them off. */
+  shutdownTimeoutMs: number;
+  /** Where Redis is. In compose, `redis` is the service name, which is also its host name. */
+  redisUrl: string;
+  /** Where Postgres is, with the user, password and database to use. */
+  databaseUrl: string;
+  /** The largest request body the records API reads, like `100kb` (what is bigger gets a 413). */
+  bodyLimit: string;
+  /** How often the worker tries an archive job before it counts as failed. */
+  archiveAttempts: number;
+  /** The wait before the first retry of a failed archive job; it doubles with each retry. */
+  archiveBackoffMs: number;
+}
+
+// #region worker-config
+/** The settings of the worker (src/worker.ts), which archives the records. */
+export interface WorkerConfig {
+  redisUrl: string;
+  databaseUrl: string;
+  /** The folder that the archive files go to: the `archive` volume in compose. */
+  archiveDir: string;
+  /** How many jobs one worker process works on at the same time. */
+  concurrency: number;
+  /**
+   * A pause before each step of a job, 0 in real life. A teaching knob: with
+   * 2000 you can watch the progress climb, or stop a worker in the middle of a job.
+   */
+  stepDelayMs: number;
+  /** How long a job's lock lasts; the worker renews it every half of that while it works. */
+  lockDurationMs: number;
+  /** How often the worker looks for jobs whose lock ran out: their worker is gone. */
+  stalledIntervalMs: number;
+  /** The file the worker touches while it is connected; its healthcheck reads the time of it. */
+  heartbeatFile: string;
+}
+// #endregion worker-config
+
+/** The settings of the dashboard (src/dashboard.ts). */
+export interface DashboardConfig {
+  port: number;
+  redisUrl: string;
+  shutdownTimeoutMs: number;
+}
+
+/** A setting that cannot be used. loadConfigOrExit() prints the message and exits. */
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    port: readInteger(env, 'PORT', 8080, 0, 65535),
+    shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    redisUrl: readRedisUrl(env),
+    databaseUrl: readDatabaseUrl(env),
+    bodyLimit: readSize(env, 'BODY_LIMIT', '100kb'),
+    archiveAttempts: readInteger(env, 'ARCHIVE_ATTEMPTS', 5, 1, 100),
+    archiveBackoffMs: readInteger(env, 'ARCHIVE_BACKOFF_MS', 1000, 0, 3_600_000),
+  };
+}
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  return {
+    redisUrl: readRedisUrl(env),
+    databaseUrl: readDatabaseUrl(env),
+    archiveDir: readPath(env, 'ARCHIVE_DIR', '/archive'),
+    concurrency: readInteger(env, 'WORKER_CONCURRENCY', 2, 1, 100),
+    stepDelayMs: readInteger(env, 'WORKER_STEP_DELAY_MS', 0, 0, 600_000),
+    lockDurationMs: readInteger(env, 'WORKER_LOCK_DURATION_MS', 10_000, 1000, 600_000),
+    stalledIntervalMs: readInteger(env, 'WORKER_STALLED_INTERVAL_MS', 5000, 500, 600_000),
+    heartbeatFile: readPath(env, 'WORKER_HEARTBEAT_FILE', '/tmp/worker-heartbeat'),
+  };
+}
+
+export function loadDashboardConfig(env: NodeJS.ProcessEnv = process.env): DashboardConfig {
+  return {
+    port: readInteger(env, 'PORT', 3000, 0, 65535),
+    redisUrl: readRedisUrl(env),
+    shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+  };
+}
+
+// Three programs read these two: one place for their names and defaults.
+function readRedisUrl(env: NodeJS.ProcessEnv): string {
+  return readUrl(env, 'REDIS_URL', 'redis://redis:6379', ['redis:', 'rediss:']);
+}
+
+function readDatabaseUrl(env: NodeJS.ProcessEnv): string {
+  return readUrl(env, 'DATABASE_URL', 'postgres://workshop:workshop@db:5432/workshop', [
+    'postgres:',
+    'postgresql:',
+  ]);
+}
+
+/** For the entry points (server.ts, worker.ts, ...): the config, or a message and exit 1. */
+export function loadConfigOrExit(): Config;
+export function loadConfigOrExit<T>(load: (env: NodeJS.ProcessEnv) => T): T;
+export function loadConfigOrExit(load: (env: NodeJS.ProcessEnv) => unknown = loadConfig): unknown {
+  try {
+    return load(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`Configuration error: ${err.message}`);
+    process.exit(1);
+  }
+}
+
+function readInteger(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function readPath(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw.startsWith('/')) return raw;
+  throw new ConfigError(`${name} must be an absolute path like ${fallback}, got "${raw}"`);
+}
+
+// #region url
+function readUrl(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: string[]): string {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const url = URL.parse(raw);
+  if (url && protocols.includes(url.protocol) && url.hostname !== '') return raw;
+  const schemes = protocols.map((protocol) => `${protocol}//`).join(' or ');
+  throw new ConfigError(`${name} must be a URL that starts with ${schemes}, got "${withoutPassword(raw)}"`);
+}
+
+function readSize(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (/^\d+(b|kb|mb)$/i.test(raw)) return raw;
+  throw new ConfigError(`${name} must be a size like 100kb or 1mb, got "${raw}"`);
+}
+
+// Error messages end up in logs: they never repeat a password.
+function withoutPassword(raw: string): string {
+  const url = URL.parse(raw);
+  if (!url?.password) return raw;
+  url.password = '***';
+  return url.toString();
+}
+// #endregion url
