@@ -62,27 +62,15 @@ export async function startRedis(): Promise<TestServer> {
     '--appendonly',
     'no',
   ];
-  let child: ChildProcess | undefined;
-
-  const start = async () => {
-    child = spawnServer(binary, args);
-    await waitUntil(`redis-server on port ${port}`, child, () => redisPing(port));
-  };
-  const stop = async () => {
-    if (child) await stopProcess(child, 'SIGTERM');
-    child = undefined;
-  };
-  await start();
-  return {
+  return startManaged({
+    name: `redis-server on port ${port}`,
     url: `redis://127.0.0.1:${port}`,
     port,
-    start,
-    stop,
-    destroy: async () => {
-      await stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+    dir,
+    spawn: () => spawnServer(binary, args),
+    ready: () => redisPing(port),
+    stopSignal: 'SIGTERM',
+  });
 }
 
 /** PING over a raw socket: true once the server answers PONG. */
@@ -181,28 +169,16 @@ export async function startPostgres(template = process.env.WORKSHOP_PG_TEMPLATE)
     '-c',
     'max_connections=200',
   ];
-  let child: ChildProcess | undefined;
-
-  const start = async () => {
-    child = spawnServer(join(bin, 'postgres'), args, user);
-    await waitUntil(`postgres on port ${port}`, child, () => postgresReady(port));
-  };
-  const stop = async () => {
-    // SIGINT is PostgreSQL's "fast shutdown": it disconnects clients and exits.
-    if (child) await stopProcess(child, 'SIGINT');
-    child = undefined;
-  };
-  await start();
-  return {
+  return startManaged({
+    name: `postgres on port ${port}`,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    start,
-    stop,
-    destroy: async () => {
-      await stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+    dir,
+    spawn: () => spawnServer(join(bin, 'postgres'), args, user),
+    ready: () => postgresReady(port),
+    // SIGINT is PostgreSQL's "fast shutdown": it disconnects clients and exits.
+    stopSignal: 'SIGINT',
+  });
 }
 
 async function postgresReady(port: number): Promise<boolean> {
@@ -221,6 +197,41 @@ async function postgresReady(port: number): Promise<boolean> {
 }
 
 // ---------------------------------------------------------------- processes
+
+interface ManagedServer {
+  name: string;
+  url: string;
+  port: number;
+  /** The server's own folder, removed by destroy(). */
+  dir: string;
+  spawn(): ChildProcess;
+  ready(): Promise<boolean>;
+  stopSignal: NodeJS.Signals;
+}
+
+/** Starts a server and gives it the stop/start/destroy of TestServer. */
+async function startManaged(server: ManagedServer): Promise<TestServer> {
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = server.spawn();
+    await waitUntil(server.name, child, server.ready);
+  };
+  const stop = async () => {
+    if (child) await stopProcess(child, server.stopSignal);
+    child = undefined;
+  };
+  await start();
+  return {
+    url: server.url,
+    port: server.port,
+    start,
+    stop,
+    destroy: async () => {
+      await stop();
+      rmSync(server.dir, { recursive: true, force: true });
+    },
+  };
+}
 
 function findOnPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':')) {
