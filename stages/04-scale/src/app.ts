@@ -1,16 +1,27 @@
 import { hostname } from 'node:os';
 import express from 'express';
 import type { Redis } from 'ioredis';
+import type { Database } from './db.ts';
 import { errorHandler, notFound } from './errors.ts';
+import { recordsRouter } from './records.ts';
 import { redisUnavailable } from './redis.ts';
 
 /** The connections the app works with; server.ts opens them, tests bring their own. */
 export interface Dependencies {
   redis: Redis;
+  db: Database;
+  /** The largest body POST /records reads (BODY_LIMIT). */
+  bodyLimit?: string;
+  /** The name in X-Served-By (REPLICA_NAME); by default the hostname, in Docker the container id. */
+  replicaName?: string;
 }
 
-/** `replicaName` tells the copies of the app apart: see X-Served-By below. */
-export function createApp({ redis }: Dependencies, replicaName = hostname()): express.Express {
+export function createApp({
+  redis,
+  db,
+  bodyLimit = '100kb',
+  replicaName = hostname(),
+}: Dependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -23,20 +34,20 @@ export function createApp({ redis }: Dependencies, replicaName = hostname()): ex
   });
   // #endregion served-by
 
-  // #region counter
   app.get('/', async (_req, res) => {
     // INCR adds one and returns the new value in a single step inside Redis,
     // so two requests at the same moment can never both read 4 and write 5.
     const hits = await redis.incr('hits').catch(redisUnavailable);
     res.type('text/plain').send(`I have been seen ${hits} times (replica ${replicaName}).\n`);
   });
-  // #endregion counter
 
-  // #region healthz
+  app.use(recordsRouter(db, bodyLimit));
+
   // Docker's healthcheck (see compose.yaml) and the checks ask this route.
   // Each dependency gets a quick question; any "down" makes the answer a 503.
   const checks = {
     redis: () => redis.ping(),
+    db: () => db.ping(),
   };
   app.get('/healthz', async (_req, res) => {
     const entries = Object.entries(checks);
@@ -45,7 +56,6 @@ export function createApp({ redis }: Dependencies, replicaName = hostname()): ex
     const ok = states.every((state) => state === 'up');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', dependencies });
   });
-  // #endregion healthz
 
   app.use(notFound);
   app.use(errorHandler);

@@ -12,12 +12,16 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Where Redis is. In compose, `redis` is the service name, which is also its host name. */
   redisUrl: string;
+  /** Where Postgres is, with the user, password and database to use. */
+  databaseUrl: string;
+  /** The largest request body the records API reads, like `100kb` (what is bigger gets a 413). */
+  bodyLimit: string;
   /** The name this replica gives in X-Served-By. In Docker, the hostname is the container id. */
   replicaName: string;
 }
 
 // #region proxy-config
-/** The load balancer (src/proxy.ts): same image, another command, settings of its own. */
+/** The load balancer (src/proxy.ts): the same image, another command, settings of its own. */
 export interface ProxyConfig {
   port: number;
   host: string;
@@ -41,7 +45,7 @@ export interface ProxyConfig {
 }
 // #endregion proxy-config
 
-/** A setting that cannot be used. server.ts prints the message and exits. */
+/** A setting that cannot be used. loadConfigOrExit() prints the message and exits. */
 export class ConfigError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -50,6 +54,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: readText(env, 'LISTEN_HOST', ''),
     shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     redisUrl: readUrl(env, 'REDIS_URL', 'redis://redis:6379', ['redis:', 'rediss:']),
+    databaseUrl: readUrl(env, 'DATABASE_URL', 'postgres://workshop:workshop@db:5432/workshop', [
+      'postgres:',
+      'postgresql:',
+    ]),
+    bodyLimit: readSize(env, 'BODY_LIMIT', '100kb'),
     replicaName: readText(env, 'REPLICA_NAME', hostname()),
   };
 }
@@ -72,6 +81,26 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
 }
 // #endregion load-proxy-config
 
+/** For the entry points (server.ts, migrate.ts): the config, or a message and exit 1. */
+export function loadConfigOrExit(): Config {
+  return orExit(loadConfig);
+}
+
+/** For the load balancer, src/proxy.ts: the same, with its own settings. */
+export function loadProxyConfigOrExit(): ProxyConfig {
+  return orExit(loadProxyConfig);
+}
+
+function orExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`Configuration error: ${err.message}`);
+    process.exit(1);
+  }
+}
+
 function readInteger(
   env: NodeJS.ProcessEnv,
   name: string,
@@ -88,6 +117,7 @@ function readInteger(
   return value;
 }
 
+// #region url
 function readText(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   return env[name]?.trim() || fallback;
 }
@@ -117,6 +147,13 @@ function readUrl(env: NodeJS.ProcessEnv, name: string, fallback: string, protoco
   throw new ConfigError(`${name} must be a URL that starts with ${schemes}, got "${withoutPassword(raw)}"`);
 }
 
+function readSize(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (/^\d+(b|kb|mb)$/i.test(raw)) return raw;
+  throw new ConfigError(`${name} must be a size like 100kb or 1mb, got "${raw}"`);
+}
+
 // Error messages end up in logs: they never repeat a password.
 function withoutPassword(raw: string): string {
   const url = URL.parse(raw);
@@ -124,3 +161,4 @@ function withoutPassword(raw: string): string {
   url.password = '***';
   return url.toString();
 }
+// #endregion url

@@ -34,7 +34,7 @@ export const notFound: RequestHandler = (req, _res, next) => {
 export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
   if (err instanceof DependencyDownError) {
     // No stack trace for every request: the outage was logged once, where the
-    // connection is watched (see redis.ts).
+    // connection is watched (see redis.ts and db.ts).
     res.set('Retry-After', '1');
     res.status(503).json({ error: err.message, dependency: err.dependency });
     return;

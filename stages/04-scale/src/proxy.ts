@@ -6,12 +6,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Replica, ReplicaPool } from './balancer.ts';
-import { ConfigError, loadProxyConfig } from './config.ts';
+import { loadProxyConfigOrExit } from './config.ts';
 import { startDiscovery } from './discovery.ts';
 import { createForwarder, reply } from './forward.ts';
 import { startHealthChecks } from './health.ts';
 
-const config = loadConfigOrExit();
+const config = loadProxyConfigOrExit();
 const pool = new ReplicaPool();
 
 // One line when something changes, for the logs (docker compose logs proxy).
@@ -81,14 +81,4 @@ function shutdown(signal: string): void {
   setInterval(() => server.closeIdleConnections(), 100).unref();
   // A client that never finishes its request must not keep us alive forever.
   setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs).unref();
-}
-
-function loadConfigOrExit() {
-  try {
-    return loadProxyConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(`Configuration error: ${err.message}`);
-    process.exit(1);
-  }
 }

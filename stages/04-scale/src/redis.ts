@@ -1,7 +1,6 @@
 import { Redis, ReplyError } from 'ioredis';
 import { DependencyDownError } from './errors.ts';
 
-// #region client
 /**
  * The one connection to Redis that the whole app shares. The settings make an
  * outage cheap: a command fails at once instead of waiting, the client keeps
@@ -28,7 +27,6 @@ export function createRedis(url: string): Redis {
   logConnectionChanges(redis);
   return redis;
 }
-// #endregion client
 
 /** Turns a failed command into a 503 that names Redis. */
 export function redisUnavailable(err: unknown): never {

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { loadConfigOrExit } from './config.ts';
+import { createDatabase } from './db.ts';
 import { closeRedis, createRedis } from './redis.ts';
 
 const config = loadConfigOrExit();
@@ -10,21 +11,24 @@ const redis = createRedis(config.redisUrl);
 // is not there (an 'error' ends the wait), start anyway: the routes answer 503
 // until the connection is up.
 await once(redis, 'ready', { signal: AbortSignal.timeout(5000) }).catch(() => {});
-const server = createApp({ redis }, config.replicaName).listen(config.port, config.host);
+// Sequelize connects on the first query; the `migrate` service has already checked that Postgres is there.
+const db = createDatabase(config.databaseUrl);
+const app = createApp({ redis, db, bodyLimit: config.bodyLimit, replicaName: config.replicaName });
+const server = app.listen(config.port, config.host);
 await once(server, 'listening');
 console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
 
 // `docker compose stop` sends SIGTERM, Ctrl-C sends SIGINT. Either way: stop
 // taking new connections, let the requests in flight finish, close the
-// connection to Redis, then exit 0.
+// connections to Redis and Postgres, then exit 0.
 process.once('SIGTERM', () => shutdown('SIGTERM'));
 process.once('SIGINT', () => shutdown('SIGINT'));
 
 function shutdown(signal: string): void {
   console.log(`${signal} received, finishing in-flight requests`);
   server.close(async () => {
-    // Only now: the requests that just finished still needed Redis.
-    await closeRedis(redis);
+    // Only now: the requests that just finished still needed them.
+    await Promise.all([closeRedis(redis), db.close()]);
     console.log('stopped');
     process.exit(0);
   });
@@ -33,14 +37,4 @@ function shutdown(signal: string): void {
   setInterval(() => server.closeIdleConnections(), 100).unref();
   // A client that never finishes its request must not keep us alive forever.
   setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs).unref();
-}
-
-function loadConfigOrExit() {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(`Configuration error: ${err.message}`);
-    process.exit(1);
-  }
 }

@@ -4,11 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
-import { testRedisUrl } from '../../../testing/isolation.ts';
+import { createTestDatabase, type TestDatabase, testRedisUrl } from '../../../testing/isolation.ts';
 import { createApp } from '../src/app.ts';
+import { createDatabase, type Database } from '../src/db.ts';
 import { closeRedis, createRedis } from '../src/redis.ts';
 
 let redis: Redis;
+let testDatabase: TestDatabase;
+let db: Database;
 let app: ReturnType<typeof createApp>;
 
 beforeAll(async () => {
@@ -16,17 +19,22 @@ beforeAll(async () => {
   jest.spyOn(console, 'log').mockImplementation(() => {});
   redis = createRedis(await testRedisUrl());
   await once(redis, 'ready');
-  app = createApp({ redis }, 'replica-a');
+  // The counter does not need the records table: an empty database will do.
+  testDatabase = await createTestDatabase();
+  db = createDatabase(testDatabase.url);
+  app = createApp({ redis, db, replicaName: 'replica-a' });
 });
 afterAll(async () => {
   await closeRedis(redis);
+  await db.close();
+  await testDatabase.drop();
   jest.restoreAllMocks();
 });
 beforeEach(async () => {
   await redis.del('hits');
 });
 
-describe('stage 04: the counter', () => {
+describe('stage 04: the counter, which names its replica', () => {
   test('GET / counts the visits in plain text, one per request', async () => {
     const first = await request(app).get('/');
     expect(first.status).toBe(200);
@@ -69,10 +77,10 @@ describe('stage 04: the counter', () => {
     }
   });
 
-  test('GET /healthz says that the app and Redis are up', async () => {
+  test('GET /healthz says that the app, Redis and Postgres are up', async () => {
     const res = await request(app).get('/healthz');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ok', dependencies: { redis: 'up' } });
+    expect(res.body).toEqual({ status: 'ok', dependencies: { redis: 'up', db: 'up' } });
   });
 
   test('an unknown route is a JSON 404 that names the route', async () => {
@@ -89,7 +97,7 @@ describe('stage 04: the counter', () => {
     expect(await redis.get('hits')).toBeNull();
   });
 
-  test('every answer names the replica that gave it in X-Served-By, errors too', async () => {
+  test('every answer names the replica that gave it, in X-Served-By, errors too', async () => {
     for (const path of ['/', '/healthz', '/nope']) {
       const res = await request(app).get(path);
       expect(res.headers['x-served-by']).toBe('replica-a');
@@ -97,9 +105,9 @@ describe('stage 04: the counter', () => {
   });
 
   test('without a name of its own, a replica goes by its hostname (in Docker: the container id)', async () => {
-    const res = await request(createApp({ redis })).get('/');
+    const res = await request(createApp({ redis, db })).get('/');
     expect(res.headers['x-served-by']).toBe(hostname());
-    expect(res.text).toMatch(new RegExp(`^I have been seen \\d+ times \\(replica ${hostname()}\\)\\.\\n$`));
+    expect(res.text).toBe(`I have been seen 1 times (replica ${hostname()}).\n`);
   });
 
   test('the response does not advertise Express', async () => {

@@ -1,6 +1,5 @@
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { testRedisUrl } from '../../../testing/isolation.ts';
 import type { StageProcess } from '../../../testing/stage-process.ts';
 import { Cluster, eventuallyReplica, lbStatus } from './cluster.ts';
 
@@ -13,7 +12,7 @@ const TIMEOUT_MS = 1000;
 
 beforeAll(async () => {
   cluster = await Cluster.start();
-  await cluster.startReplica('127.0.0.2', { REDIS_URL: await testRedisUrl() });
+  await cluster.startReplica('127.0.0.2');
 });
 afterAll(() => cluster?.stop());
 
@@ -92,7 +91,7 @@ describe('stage 04: replicas that misbehave', () => {
     const dropper = address('127.0.0.11');
     const proxy = await proxyWithFake('127.0.0.11', (socket) => afterHeaders(socket, () => socket.destroy()));
     const post = () =>
-      fetch(`${proxy.url}/nope`, {
+      fetch(`${proxy.url}/records`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{"once": true}',

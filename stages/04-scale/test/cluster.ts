@@ -7,34 +7,48 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDnsServer, type TestDnsServer } from '../../../testing/dns-server.ts';
+import { createTestDatabase, type TestDatabase, testRedisUrl } from '../../../testing/isolation.ts';
 import { freePort } from '../../../testing/services.ts';
-import { runStage, type StageProcess } from '../../../testing/stage-process.ts';
+import { runStage, runStageToExit, type StageProcess } from '../../../testing/stage-process.ts';
 
 export class Cluster {
   readonly dns: TestDnsServer;
   /** The port of every replica (UPSTREAM_PORT). */
   readonly port: number;
+  /** REDIS_URL and DATABASE_URL that every replica shares, like the containers share redis and db. */
+  readonly env: { REDIS_URL: string; DATABASE_URL: string };
+  readonly #database: TestDatabase;
   /** What DNS says about `web`, in the order the addresses were published. */
   readonly published = new Set<string>();
   readonly #processes = new Set<StageProcess>();
   readonly #servers = new Set<Server>();
 
-  private constructor(dns: TestDnsServer, port: number) {
+  private constructor(dns: TestDnsServer, port: number, redisUrl: string, database: TestDatabase) {
     this.dns = dns;
     this.port = port;
+    this.env = { REDIS_URL: redisUrl, DATABASE_URL: database.url };
+    this.#database = database;
   }
 
+  /** A new DNS server, this test file's Redis database, and a new Postgres database with the tables. */
   static async start(): Promise<Cluster> {
-    return new Cluster(await startDnsServer(), await freePort());
+    const database = await createTestDatabase();
+    // Once, before any replica, as compose's `migrate` service does.
+    const migrate = await runStageToExit('04-scale', {
+      script: 'src/migrate.ts',
+      env: { DATABASE_URL: database.url },
+    });
+    if (migrate.code !== 0) throw new Error(`migrate failed:\n${migrate.output}`);
+    return new Cluster(await startDnsServer(), await freePort(), await testRedisUrl(), database);
   }
 
-  /** A web replica on `ip`; REPLICA_NAME `replica-N` for 127.0.0.N. Published in DNS unless told not to. */
-  async startReplica(ip: string, env: Record<string, string> = {}, publish = true): Promise<StageProcess> {
+  /** A web replica on `ip`, with REPLICA_NAME `replica-N` for 127.0.0.N, and published in DNS. */
+  async startReplica(ip: string): Promise<StageProcess> {
     const replica = await runStage('04-scale', {
-      env: { PORT: String(this.port), LISTEN_HOST: ip, REPLICA_NAME: replicaName(ip), ...env },
+      env: { ...this.env, PORT: String(this.port), LISTEN_HOST: ip, REPLICA_NAME: replicaName(ip) },
     });
     this.#processes.add(replica);
-    if (publish) this.publish(ip);
+    this.publish(ip);
     return replica;
   }
 
@@ -84,6 +98,7 @@ export class Cluster {
       ),
     );
     await this.dns.close();
+    await this.#database.drop();
   }
 }
 

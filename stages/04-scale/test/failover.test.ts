@@ -1,18 +1,15 @@
-import { testRedisUrl } from '../../../testing/isolation.ts';
 import type { StageProcess } from '../../../testing/stage-process.ts';
 import { Cluster, eventually, eventuallyReplica, lbStatus, load, tally } from './cluster.ts';
 
 // Replicas come and go under the proxy, which is never restarted.
 let cluster: Cluster;
 let proxy: StageProcess;
-let redisUrl: string;
 const replicas = new Map<string, StageProcess>();
 
 beforeAll(async () => {
   cluster = await Cluster.start();
-  redisUrl = await testRedisUrl();
   for (const ip of ['127.0.0.2', '127.0.0.3', '127.0.0.4']) {
-    replicas.set(ip, await cluster.startReplica(ip, { REDIS_URL: redisUrl }));
+    replicas.set(ip, await cluster.startReplica(ip));
   }
   proxy = await cluster.startProxy();
 });
@@ -47,7 +44,7 @@ describe('stage 04: replicas come and go', () => {
 
   test('a replica that answers again is back in the rotation, without a proxy restart', async () => {
     // Same address as the dead one: its container restarted.
-    replicas.set('127.0.0.3', await cluster.startReplica('127.0.0.3', { REDIS_URL: redisUrl }));
+    replicas.set('127.0.0.3', await cluster.startReplica('127.0.0.3'));
     await eventuallyReplica(proxy, address('127.0.0.3'), (replica) => replica?.state === 'up');
     const result = await load(proxy.url, { total: 30, concurrency: 3 });
     expect(result.failed).toEqual([]);
@@ -56,7 +53,7 @@ describe('stage 04: replicas come and go', () => {
   });
 
   test('scaling up: a new replica in DNS gets requests within seconds', async () => {
-    replicas.set('127.0.0.5', await cluster.startReplica('127.0.0.5', { REDIS_URL: redisUrl }));
+    replicas.set('127.0.0.5', await cluster.startReplica('127.0.0.5'));
     await eventuallyReplica(proxy, address('127.0.0.5'), (replica) => replica !== undefined);
     const result = await load(proxy.url, { total: 40, concurrency: 4 });
     expect(result.failed).toEqual([]);
@@ -86,18 +83,24 @@ describe('stage 04: replicas come and go', () => {
     // DNS lists an address where nothing listens: a container that has just died.
     cluster.publish('127.0.0.8');
     await eventuallyReplica(proxy, address('127.0.0.8'), (replica) => replica !== undefined);
+    const ids: number[] = [];
     for (let i = 0; i < 4; i++) {
-      const res = await fetch(`${proxy.url}/nope`, {
+      const res = await fetch(`${proxy.url}/records`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ attempt: i }),
         signal: AbortSignal.timeout(3000),
       });
-      // The replica's own answer (web has no POST /nope), not the proxy's.
-      expect(res.status).toBe(404);
+      expect(res.status).toBe(201);
       expect(res.headers.get('x-served-by')).toMatch(/^replica-[234]$/);
-      expect(await res.json()).toEqual({ error: 'No route for POST /nope' });
+      const record = await res.json();
+      expect(record.data).toEqual({ attempt: i });
+      ids.push(record.id);
     }
+    // Each POST created one record, none two.
+    expect(new Set(ids).size).toBe(4);
+    const page = await (await fetch(`${proxy.url}/records?after=${(ids[0] as number) - 1}`)).json();
+    expect(page.results.map((record: { id: number }) => record.id)).toEqual(ids);
     const refused = await eventuallyReplica(
       proxy,
       address('127.0.0.8'),

@@ -1,15 +1,21 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { createTestDatabase, type TestDatabase } from '../../../testing/isolation.ts';
 import { startRedis, type TestServer } from '../../../testing/services.ts';
 import { createApp } from '../src/app.ts';
+import { createDatabase, type Database } from '../src/db.ts';
+import { createMigrator } from '../src/migrator.ts';
 import { closeRedis, createRedis } from '../src/redis.ts';
 
 // A Redis server of this file's own, which the test stops and starts again.
 let redisServer: TestServer;
 let redis: Redis;
+let testDatabase: TestDatabase;
+let db: Database;
 let server: Server;
 let baseUrl: string;
 
@@ -19,7 +25,10 @@ beforeAll(async () => {
   redisServer = await startRedis();
   redis = createRedis(redisServer.url);
   await once(redis, 'ready');
-  server = createApp({ redis }, 'replica-a').listen(0, '127.0.0.1');
+  testDatabase = await createTestDatabase();
+  db = createDatabase(testDatabase.url);
+  await createMigrator(db.sequelize).up();
+  server = createApp({ redis, db }).listen(0, '127.0.0.1');
   await once(server, 'listening');
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -28,6 +37,8 @@ afterAll(async () => {
   server.close();
   await closeRedis(redis);
   await redisServer.destroy();
+  await db.close();
+  await testDatabase.drop();
   jest.restoreAllMocks();
 });
 
@@ -39,7 +50,7 @@ function get(path: string): Promise<Response> {
 
 describe('stage 04: Redis goes away and comes back', () => {
   test('503 naming redis while it is down, counting again once it is back', async () => {
-    expect(await (await get('/')).text()).toBe('I have been seen 1 times (replica replica-a).\n');
+    expect(await (await get('/')).text()).toBe(`I have been seen 1 times (replica ${hostname()}).\n`);
 
     await redisServer.stop();
     // Several requests in a row: every one gets its answer, none waits for a reconnect.
@@ -53,15 +64,23 @@ describe('stage 04: Redis goes away and comes back', () => {
       });
       const health = await get('/healthz');
       expect(health.status).toBe(503);
-      expect(await health.json()).toEqual({ status: 'unavailable', dependencies: { redis: 'down' } });
+      expect(await health.json()).toEqual({
+        status: 'unavailable',
+        dependencies: { redis: 'down', db: 'up' },
+      });
+      // Postgres has nothing to do with it: the records are still there.
+      expect((await get('/records')).status).toBe(200);
     }
 
     // Back again, without restarting the app. The test server keeps nothing on
     // disk, so the count starts over.
     await redisServer.start();
-    expect(await eventuallyOk('/')).toBe('I have been seen 1 times (replica replica-a).\n');
-    expect(await eventuallyOk('/')).toBe('I have been seen 2 times (replica replica-a).\n');
-    expect(await (await get('/healthz')).json()).toEqual({ status: 'ok', dependencies: { redis: 'up' } });
+    expect(await eventuallyOk('/')).toBe(`I have been seen 1 times (replica ${hostname()}).\n`);
+    expect(await eventuallyOk('/')).toBe(`I have been seen 2 times (replica ${hostname()}).\n`);
+    expect(await (await get('/healthz')).json()).toEqual({
+      status: 'ok',
+      dependencies: { redis: 'up', db: 'up' },
+    });
   });
 });
 

@@ -1,18 +1,17 @@
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { testRedisUrl } from '../../../testing/isolation.ts';
+import pg from 'pg';
 import { runStageToExit, type StageProcess } from '../../../testing/stage-process.ts';
 import { Cluster, eventually, lbStatus, load, tally } from './cluster.ts';
 
-// Three replicas of web behind the proxy, sharing one Redis database.
+// Three replicas of web behind the proxy, sharing one Redis and one Postgres database.
 let cluster: Cluster;
 let proxy: StageProcess;
 const ips = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
 
 beforeAll(async () => {
   cluster = await Cluster.start();
-  const redisUrl = await testRedisUrl();
-  for (const ip of ips) await cluster.startReplica(ip, { REDIS_URL: redisUrl });
+  for (const ip of ips) await cluster.startReplica(ip);
   proxy = await cluster.startProxy();
 });
 afterAll(() => cluster?.stop());
@@ -41,6 +40,43 @@ describe('stage 04: the proxy spreads the load', () => {
     const counts = result.texts.map((text) => Number(/^I have been seen (\d+) times/.exec(text)?.[1]));
     expect(counts.toSorted((a, b) => a - b)).toEqual(Array.from({ length: 300 }, (_, i) => before + 1 + i));
     expect(Object.keys(tally(result.servedBy)).sort()).toEqual(['replica-2', 'replica-3', 'replica-4']);
+  });
+
+  test('records written through one replica are read through all of them', async () => {
+    const written: { id: number; servedBy: string | null }[] = [];
+    for (let i = 1; i <= 3; i++) {
+      const res = await fetch(`${proxy.url}/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title: `Record ${i}` }),
+        signal: AbortSignal.timeout(3000),
+      });
+      expect(res.status).toBe(201);
+      written.push({ id: (await res.json()).id, servedBy: res.headers.get('x-served-by') });
+    }
+    // Three writes, three replicas: each wrote one.
+    expect(written.map((w) => w.servedBy).sort()).toEqual(['replica-2', 'replica-3', 'replica-4']);
+    // Every record, read three times in a row: once through each replica.
+    for (const [i, { id }] of written.entries()) {
+      const readers: string[] = [];
+      for (let read = 0; read < 3; read++) {
+        const res = await fetch(`${proxy.url}/records/${id}`, { signal: AbortSignal.timeout(3000) });
+        expect(await res.json()).toEqual({ id, data: { title: `Record ${i + 1}` } });
+        readers.push(res.headers.get('x-served-by') ?? '');
+      }
+      expect(readers.sort()).toEqual(['replica-2', 'replica-3', 'replica-4']);
+    }
+  });
+
+  test('the tables were made once, by the migrate script, not by the replicas', async () => {
+    const client = new pg.Client({ connectionString: cluster.env.DATABASE_URL });
+    await client.connect();
+    try {
+      const { rows } = await client.query('SELECT name FROM migrations');
+      expect(rows).toEqual([{ name: '0001-create-records' }]);
+    } finally {
+      await client.end();
+    }
   });
 
   test('answers that are errors carry X-Served-By too, and pass through unchanged', async () => {
