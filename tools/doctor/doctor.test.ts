@@ -202,7 +202,9 @@ describe('ports', () => {
     for (const port of published) expect(ports).toContain(port);
     expect(ports).toContain(8080);
     expect(ports).toContain(3000);
-    expect(portsToCheck(root, { WEB_PORT: '18080' }).map((use) => use.port)).toContain(18080);
+    const moved = portsToCheck(root, { WEB_PORT: '18080' }).map((use) => use.port);
+    expect(moved).toContain(18080);
+    expect(moved).not.toContain(8080);
   });
 });
 

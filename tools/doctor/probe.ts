@@ -43,6 +43,7 @@ export function portsToCheck(root: string, env: NodeJS.ProcessEnv = process.env)
     uses.set(port, use);
   };
   const stages = listStages(root);
+  const defaults = new Set<number>();
   for (const stage of stages) {
     let published: ReturnType<typeof readCompose>['ports'];
     try {
@@ -51,13 +52,14 @@ export function portsToCheck(root: string, env: NodeJS.ProcessEnv = process.env)
       continue; // a stage without a (valid) compose.yaml publishes nothing we can check
     }
     for (const { port, service, variable } of published) {
+      defaults.add(port);
       // WEB_PORT=8081 in the environment moves the port, as compose would.
       const moved = variable ? Number.parseInt(env[variable] ?? '', 10) : Number.NaN;
       add(Number.isInteger(moved) && moved > 0 ? moved : port, service, stage.number, variable);
     }
   }
   // Stage 05 publishes its queue dashboard on 3000: check it even before its compose.yaml does.
-  if (!uses.has(3000)) add(3000, 'queue dashboard', '05');
+  if (!defaults.has(3000)) add(3000, 'queue dashboard', '05');
   return [...uses.entries()]
     .sort(([a], [b]) => a - b)
     .map(([port, use]) => ({
