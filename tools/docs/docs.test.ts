@@ -12,7 +12,11 @@
 //   `subgraph compose` holds one node per service of stages/NN-*/compose.yaml,
 //   with the service name as the node id (the full rule is at the top of mermaid.ts).
 //
+// - the index (docs/README.md) gives each chapter the time its own "Time: about N minutes." line says.
+//
 // checks.test.ts shows each rule failing on small made-up docs.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { findRepoRoot } from '../lib/stages.ts';
 import { CHECKS, type CheckName } from './check.ts';
 import { findDocs, formatProblem, readDoc } from './markdown.ts';
@@ -42,4 +46,22 @@ describe.each(docs)('%s', (path) => {
 
 (chapters.length > 0 ? describe.each(chapters) : describe.skip.each([['none']]))('chapter %s', (path) => {
   test('its mermaid diagram draws the services of its compose.yaml', () => expectNoProblems('mermaid', path));
+});
+
+test('the index gives each chapter the time the chapter itself states', () => {
+  const rows = readDoc(root, 'docs/README.md').lines.flatMap((line) => {
+    const row = /^\|\s*\[[^\]]+\]\((\d\d-[^)]+\.md)\).*\|\s*(\d+) min\s*\|$/.exec(line);
+    return row ? [{ chapter: `docs/${row[1]}`, minutes: Number(row[2]) }] : [];
+  });
+  expect(rows.length).toBeGreaterThanOrEqual(5);
+  const mismatches = rows.flatMap(({ chapter, minutes }) => {
+    if (!existsSync(join(root, chapter))) return []; // a missing chapter is the link test's failure
+    const stated = readDoc(root, chapter)
+      .lines.map((line) => /^Time: about (\d+) minutes/.exec(line)?.[1])
+      .find(Boolean);
+    return stated && Number(stated) !== minutes
+      ? [`${chapter} says ${stated} minutes, the index ${minutes} min`]
+      : [];
+  });
+  expect(mismatches).toEqual([]);
 });
