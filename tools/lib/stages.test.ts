@@ -67,7 +67,10 @@ test('the host side of a ports entry', () => {
   expect(publishedPort('8080:80')).toEqual({ port: 8080 });
   expect(publishedPort('127.0.0.1:8081:80/tcp')).toEqual({ port: 8081 });
   expect(publishedPort('${PORT-5000}:5000')).toEqual({ port: 5000, variable: 'PORT' });
-  expect(publishedPort('127.0.0.1:${DASHBOARD_PORT:-3000}:3000')).toEqual({ port: 3000, variable: 'DASHBOARD_PORT' });
+  expect(publishedPort('127.0.0.1:${DASHBOARD_PORT:-3000}:3000')).toEqual({
+    port: 3000,
+    variable: 'DASHBOARD_PORT',
+  });
   expect(publishedPort('${PORT}:5000')).toBeUndefined();
   expect(publishedPort('80')).toBeUndefined();
   expect(publishedPort({ target: 80 })).toBeUndefined();
