@@ -1,7 +1,6 @@
 // The `worker` service (see compose.yaml): takes archive jobs from the queue
 // and runs them, WORKER_CONCURRENCY at a time, until it gets SIGTERM.
 import { rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'bullmq';
 import { createArchiver } from './archiver.ts';
 import { loadConfigOrExit, loadWorkerConfig } from './config.ts';
@@ -39,33 +38,45 @@ worker.on('stalled', (jobId) => {
 });
 // #endregion events
 
-// One line when Redis goes away and one when it is back. Listening to 'error'
-// also keeps an error that nobody listens to from crashing the worker.
+// #region connection
+// One line when Redis goes away and one when it is back, from the events of
+// the worker's main connection.
 const { hostname, port } = new URL(config.redisUrl);
 const where = `${hostname}:${port || 6379}`;
 let up: boolean | undefined;
-worker.on('error', (err) => {
-  if (up !== false) console.warn(`redis: ${where} is unavailable (${err.message}); the worker waits for it`);
+let stopping = false;
+const connection = worker.getBackend().connection;
+connection.on('ready', () => {
+  if (up !== true) console.log(`redis: connected to ${where}`);
+  up = true;
+});
+connection.on('close', () => {
+  if (up === true && !stopping) console.warn(`redis: lost the connection to ${where}; waiting for it`);
   up = false;
 });
+connection.on('error', (err: Error) => {
+  if (up !== false && !stopping)
+    console.warn(`redis: ${where} is unavailable (${err.message}); waiting for it`);
+  up = false;
+});
+// The worker repeats its connections' errors, and adds its own. An 'error'
+// that nobody listens to would crash the process: log the worker's own ones.
+worker.on('error', (err) => {
+  if (up === true) console.error(`worker: ${err.message}`);
+});
+// #endregion connection
 
 await worker.waitUntilReady();
 console.log(`worker: taking jobs from the "${ARCHIVE_QUEUE}" queue, ${config.concurrency} at a time`);
 
 // #region heartbeat
-let stopping = false;
-// Every HEARTBEAT_INTERVAL_MS: touch the heartbeat file, but only while the
-// worker's connection to Redis is ready. A worker that has lost Redis (or
-// hangs) stops touching it, and its healthcheck turns it unhealthy.
-void (async () => {
-  while (!stopping) {
-    const ready = (await worker.getBackend().client).status === 'ready';
-    if (ready && up !== true) console.log(`redis: connected to ${where}`);
-    if (ready) up = true;
-    if (ready) await beat(config.heartbeatFile).catch(() => {});
-    await sleep(HEARTBEAT_INTERVAL_MS);
-  }
-})();
+// Touch the heartbeat file every HEARTBEAT_INTERVAL_MS, but only while the
+// connection to Redis is up: a worker that has lost Redis, or hangs, stops
+// touching it, and its healthcheck turns it unhealthy.
+const heartbeat = setInterval(() => {
+  if (up) beat(config.heartbeatFile).catch(() => {});
+}, HEARTBEAT_INTERVAL_MS);
+if (up) await beat(config.heartbeatFile);
 // #endregion heartbeat
 
 // #region shutdown
@@ -79,6 +90,7 @@ process.once('SIGINT', () => shutdown('SIGINT'));
 async function shutdown(signal: string): Promise<void> {
   console.log(`${signal} received, finishing the jobs in hand`);
   stopping = true;
+  clearInterval(heartbeat);
   await worker.close();
   await db.close();
   await rm(config.heartbeatFile, { force: true });
