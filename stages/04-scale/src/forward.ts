@@ -57,7 +57,10 @@ export function createForwarder(pool: ReplicaPool, config: ProxyConfig, events: 
   const agent = new Agent({ keepAlive: true });
   const proxy = createProxyServer({
     agent,
+    // X-Forwarded-For and friends: the replica learns who the client was.
     xfwd: true,
+    // Pass the headers on as the replica wrote them (X-Served-By, not x-served-by).
+    preserveHeaderKeyCase: true,
     proxyTimeout: config.proxyTimeoutMs,
     connectTimeout: config.connectTimeoutMs,
   });
@@ -207,9 +210,9 @@ export function label(replica: Replica): string {
   return replica.name ?? replica.address;
 }
 
-/** A JSON answer of the proxy's own (errors, GET /__lb). */
-export function reply(res: ServerResponse, status: number, body: object): void {
+/** A JSON answer of the proxy's own (errors, GET /__lb); `indent` makes it easier on the eyes. */
+export function reply(res: ServerResponse, status: number, body: object, indent = 0): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
+  res.end(`${JSON.stringify(body, null, indent)}\n`);
 }

@@ -52,7 +52,8 @@ const server = createServer((req, res) => {
     const replicas = pool.list().map(({ address, name, state, requests, failures, lastError }) => {
       return { address, name, state, requests, failures, lastError };
     });
-    return reply(res, 200, { upstream: `${config.upstreamHost}:${config.upstreamPort}`, replicas });
+    // Indented: people read this one (curl http://localhost:8080/__lb).
+    return reply(res, 200, { upstream: `${config.upstreamHost}:${config.upstreamPort}`, replicas }, 2);
   }
   forwarder.forward(req, res);
 });
