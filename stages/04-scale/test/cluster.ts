@@ -32,6 +32,7 @@ export class Cluster {
 
   /** A new DNS server, this test file's Redis database, and a new Postgres database with the tables. */
   static async start(): Promise<Cluster> {
+    await checkLoopbackAddresses();
     const database = await createTestDatabase();
     // Once, before any replica, as compose's `migrate` service does.
     const migrate = await runStageToExit('04-scale', {
@@ -99,6 +100,25 @@ export class Cluster {
     );
     await this.dns.close();
     await this.#database.drop();
+  }
+}
+
+/** Linux answers on all of 127.0.0.0/8; macOS only on 127.0.0.1 unless told otherwise. */
+async function checkLoopbackAddresses(): Promise<void> {
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.13', resolve);
+    });
+  } catch (err) {
+    throw new Error(
+      `These tests run replicas on 127.0.0.2 to 127.0.0.13, and this machine cannot listen there ` +
+        `(${(err as Error).message}). On macOS, add the addresses to the loopback interface first: ` +
+        'for i in $(seq 2 13); do sudo ifconfig lo0 alias 127.0.0.$i up; done',
+    );
+  } finally {
+    server.close();
   }
 }
 
