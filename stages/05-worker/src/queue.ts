@@ -97,10 +97,13 @@ export function createArchiveQueue(redis: Redis, retry: RetrySettings): ArchiveQ
       return job.id ?? archiveJobId(recordId);
     },
     status: async (recordId) => {
+      // The state first: a job read after it is at least as far along (once
+      // "completed", its attempts and result are final).
+      const state = await queue.getJobState(archiveJobId(recordId));
       const job = await queue.getJob(archiveJobId(recordId));
       if (!job) return undefined;
       return {
-        state: await job.getState(),
+        state,
         progress: typeof job.progress === 'number' ? job.progress : 0,
         attemptsMade: job.attemptsMade,
         error: job.failedReason || null,
