@@ -66,9 +66,6 @@ worker.on('error', (err) => {
 });
 // #endregion connection
 
-await worker.waitUntilReady();
-console.log(`worker: taking jobs from the "${ARCHIVE_QUEUE}" queue, ${config.concurrency} at a time`);
-
 // #region heartbeat
 // Touch the heartbeat file every HEARTBEAT_INTERVAL_MS, but only while the
 // connection to Redis is up: a worker that has lost Redis, or hangs, stops
@@ -76,7 +73,6 @@ console.log(`worker: taking jobs from the "${ARCHIVE_QUEUE}" queue, ${config.con
 const heartbeat = setInterval(() => {
   if (up) beat(config.heartbeatFile).catch(() => {});
 }, HEARTBEAT_INTERVAL_MS);
-if (up) await beat(config.heartbeatFile);
 // #endregion heartbeat
 
 // #region shutdown
@@ -91,10 +87,17 @@ async function shutdown(signal: string): Promise<void> {
   console.log(`${signal} received, finishing the jobs in hand`);
   stopping = true;
   clearInterval(heartbeat);
-  await worker.close();
+  // Without Redis no job can be finished (finishing is a Redis command):
+  // then close at once; the jobs' locks run out and another worker redoes them.
+  await worker.close(up !== true);
   await db.close();
   await rm(config.heartbeatFile, { force: true });
   console.log('stopped');
   process.exit(0);
 }
 // #endregion shutdown
+
+// Redis may not be there yet: the worker waits for it (and the logs say so).
+await worker.waitUntilReady();
+console.log(`worker: taking jobs from the "${ARCHIVE_QUEUE}" queue, ${config.concurrency} at a time`);
+if (up) await beat(config.heartbeatFile);

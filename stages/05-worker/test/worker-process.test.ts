@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestDatabase } from '../../../testing/isolation.ts';
 import { testRedisUrl } from '../../../testing/isolation.ts';
-import { startRedis } from '../../../testing/services.ts';
-import { runStage, runStageToExit } from '../../../testing/stage-process.ts';
+import { freePort, startRedis } from '../../../testing/services.ts';
+import { runStage, runStageToExit, stageDir } from '../../../testing/stage-process.ts';
 import {
   completed,
   migratedDatabase,
@@ -139,6 +140,33 @@ describe('stage 05: the worker process', () => {
       await redisServer.destroy();
     }
   }, 30_000);
+
+  test('SIGTERM while it still waits for Redis: it exits 0 all the same', async () => {
+    const child = spawn(process.execPath, ['src/worker.ts'], {
+      cwd: stageDir(STAGE),
+      env: {
+        ...process.env,
+        DATABASE_URL: database.url,
+        REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+        WORKER_HEARTBEAT_FILE: join(dir.path, 'heartbeat'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+    try {
+      for (let attempt = 0; attempt < 100 && !/is unavailable/.test(output); attempt++) await sleep(50);
+      expect(output).toMatch(/redis: 127\.0\.0\.1:\d+ is unavailable \(.*ECONNREFUSED.*\); waiting for it/);
+      child.kill('SIGTERM');
+      // No job can be finished without Redis: it does not wait for one.
+      expect(await Promise.race([exited, sleep(10_000, 'still running', { ref: false })])).toBe(0);
+      expect(output).toContain('stopped');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
 });
 
 describe('stage 05: the dashboard', () => {
