@@ -74,10 +74,16 @@ export function runStage(stage: string, options: RunOptions = {}): Promise<Stage
       child.kill('SIGKILL');
       reject(new Error(`${stage}/${script} was not ready after 15 s. Output:\n${output}`));
     }, 15_000);
+    let isReady = false;
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
+      // Once ready, stop looking: matching the whole output again for every
+      // chunk costs time that grows with the square of what a chatty process
+      // (a proxy that logs each request) has printed.
+      if (isReady) return;
       const match = ready.exec(output);
       if (match) {
+        isReady = true;
         clearTimeout(timer);
         resolve({ ...process_, url: match[1] ? `http://127.0.0.1:${match[1]}` : '' });
       }
