@@ -25,6 +25,8 @@ export interface StackOptions {
   file: string;
   project: string;
   port: number;
+  /** More variables for compose, such as the other published ports (DASHBOARD_PORT). */
+  env?: Readonly<Record<string, string>>;
   scale?: Readonly<Record<string, number>>;
   /** Stream compose's own output. */
   verbose?: boolean;
@@ -53,7 +55,7 @@ export function createStack(options: StackOptions): Stack {
   const compose = composeProject({
     project: options.project,
     file: options.file,
-    env: { WEB_PORT: String(options.port) },
+    env: { ...options.env, WEB_PORT: String(options.port) },
   });
   const echo = options.verbose;
   const must = async (what: string, args: string[], timeoutMs: number) => {
