@@ -10,6 +10,13 @@ export function fail(message: string): never {
   throw new CheckFailed(message);
 }
 
+/** A check that cannot look from where it runs (a port bound to 127.0.0.1 of another machine). */
+export class CheckSkipped extends Error {}
+
+export function skip(reason: string): never {
+  throw new CheckSkipped(reason);
+}
+
 /** "503 {"error":"Redis is unavailable..."}" with the body cut to a readable length. */
 export function describe(res: HttpResponse): string {
   const body = res.text.trim().replace(/\s+/g, ' ');

@@ -58,8 +58,10 @@ export interface StageRun {
   compose: ComposeProject;
   /** Skip the Docker checks (--no-docker). */
   docker: boolean;
+  /** The variables of the stage's published ports (WEB_PORT, DASHBOARD_PORT...), as compose got them. */
+  env: Readonly<Record<string, string | undefined>>;
   /** verify's context: adds up()/down() and runs the stage's end-to-end steps too. */
-  verify?: Pick<VerifyContext, 'up' | 'down'>;
+  verify?: Pick<VerifyContext, 'up' | 'down' | 'scale'>;
   onResult?: RunOptions['onResult'];
 }
 
@@ -82,6 +84,7 @@ export async function runStageChecks(repoRoot: string, run: StageRun): Promise<C
     url: run.url,
     http: createHttp(run.url),
     compose: run.compose,
+    env: run.env,
     ...run.verify,
   };
   return runChecks(staged, ctx, { dockerSkipReason: dockerSkip, onResult: run.onResult });

@@ -38,6 +38,7 @@ const results = await runStageChecks(repoRoot, {
   url,
   compose: composeProject({ project: args.project }),
   docker: args.docker,
+  env: process.env,
   onResult: json ? undefined : (result) => console.log(formatResult(result)),
 });
 if (json) {

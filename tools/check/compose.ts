@@ -66,6 +66,8 @@ export function runCommand(command: string, args: string[], options: CommandOpti
 
 /** One container of a compose project, as `docker compose ps` shows it. */
 export interface ContainerState {
+  /** The short id, which is also the container's hostname (what X-Served-By says in stage 04). */
+  readonly id: string;
   readonly name: string;
   readonly service: string;
   /** running, exited, restarting, created... */
@@ -75,6 +77,15 @@ export interface ContainerState {
   readonly exitCode: number;
   /** Publishes a port on the host (the service a browser talks to). */
   readonly published: boolean;
+  /** What it publishes: "0.0.0.0:8080->8080", "127.0.0.1:3000->3000". */
+  readonly ports: readonly PublishedPort[];
+}
+
+export interface PublishedPort {
+  /** The host address it is bound to: 0.0.0.0 (every address), ::, 127.0.0.1... */
+  readonly address: string;
+  readonly published: number;
+  readonly target: number;
 }
 
 export interface ComposeProject {
@@ -119,15 +130,32 @@ export function parsePs(stdout: string): ContainerState[] {
     ? JSON.parse(text)
     : text.split('\n').map((line) => JSON.parse(line));
   return raw
-    .map((c) => ({
-      name: String(c.Name ?? ''),
-      service: String(c.Service ?? ''),
-      state: String(c.State ?? ''),
-      health: String(c.Health ?? ''),
-      exitCode: Number(c.ExitCode ?? 0),
-      published: Array.isArray(c.Publishers) && c.Publishers.some((p) => Number(p?.PublishedPort) > 0),
-    }))
+    .map((c) => {
+      const ports = publishersOf(c.Publishers);
+      return {
+        id: String(c.ID ?? '').slice(0, 12),
+        name: String(c.Name ?? ''),
+        service: String(c.Service ?? ''),
+        state: String(c.State ?? ''),
+        health: String(c.Health ?? ''),
+        exitCode: Number(c.ExitCode ?? 0),
+        published: ports.length > 0,
+        ports,
+      };
+    })
     .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The ports a container publishes on the host (PublishedPort 0: exposed inside the network only). */
+function publishersOf(publishers: unknown): PublishedPort[] {
+  if (!Array.isArray(publishers)) return [];
+  return publishers
+    .filter((p) => Number(p?.PublishedPort) > 0)
+    .map((p) => ({
+      address: String(p.URL || '0.0.0.0'),
+      published: Number(p.PublishedPort),
+      target: Number(p.TargetPort),
+    }));
 }
 
 /** The last lines a failed command printed, or why it did not run. */

@@ -1,6 +1,8 @@
 // HTTP against a running stage, as a browser or curl on the attendee's machine
 // sees it. Every request has a deadline: a stage that hangs fails a check, it
 // never hangs the tool.
+import { fail, skip } from './assert.ts';
+import type { CheckContext } from './types.ts';
 
 export const REQUEST_TIMEOUT_MS = 5_000;
 
@@ -87,4 +89,29 @@ export function networkReason(err: unknown, timeoutMs = REQUEST_TIMEOUT_MS): str
 /** True when the reason says that no process listens there at all. */
 export function isRefused(reason: string): boolean {
   return reason === 'ECONNREFUSED';
+}
+
+/**
+ * The URL of another port that the stage publishes on 127.0.0.1 only (the
+ * dashboard): `variable` as compose got it, else compose's default. Skips the
+ * check when the stage answers on another machine (or the check runs in a
+ * container): 127.0.0.1 over there is out of reach from here, on purpose.
+ */
+export function loopbackUrl(
+  ctx: Pick<CheckContext, 'url' | 'env'>,
+  variable: string,
+  fallback: number,
+): string {
+  const raw = ctx.env[variable]?.trim();
+  const port = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    fail(`${variable} must be a port number from 1 to 65535, got "${raw}"`);
+  }
+  const host = new URL(ctx.url).hostname;
+  if (!['localhost', '127.0.0.1', '[::1]'].includes(host)) {
+    skip(
+      `the port of ${variable} is published on 127.0.0.1 of the machine that runs the stage, not on ${host}`,
+    );
+  }
+  return `http://127.0.0.1:${port}`;
 }

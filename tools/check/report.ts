@@ -8,7 +8,7 @@ const WIDTH = 100;
 export function formatResult(result: CheckResult): string {
   if (result.status === 'skipped') return `- ${result.name} (skipped: ${result.message})`;
   const line = `${result.status === 'passed' ? '✓' : '✗'} ${result.name} (${result.ms} ms)`;
-  if (result.status === 'passed') return line;
+  if (result.status === 'passed') return result.note ? `${line}\n${wrap(result.note, INDENT)}` : line;
   const seen = wrap(result.message ?? '', INDENT);
   const hint = wrap(result.hint ?? '', `${INDENT}  `).replace(`${INDENT}  `, `${INDENT}→ `);
   return [line, seen, hint].join('\n');

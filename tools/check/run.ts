@@ -1,6 +1,7 @@
 // Runs checks one after the other (the counter checks need the stack to
 // themselves), each within a deadline, and records what each one saw.
 import { performance } from 'node:perf_hooks';
+import { CheckSkipped } from './assert.ts';
 import type { StagedCheck } from './stages.ts';
 import type { CheckContext, VerifyContext } from './types.ts';
 
@@ -15,6 +16,8 @@ export interface CheckResult {
   readonly ms: number;
   /** What the check saw (failed) or why it did not run (skipped). */
   readonly message?: string;
+  /** What a passed check measured, when it says (requests sent, failures...). */
+  readonly note?: string;
   /** Where to look next (failed only). */
   readonly hint?: string;
   /** The services whose logs explain a failure. */
@@ -41,18 +44,22 @@ export async function runChecks(
       result = { ...base, status: 'skipped', ms: 0, message: options.dockerSkipReason };
     } else {
       const started = performance.now();
-      const error = await withDeadline(() => check.run(ctx as VerifyContext), CHECK_TIMEOUT_MS);
+      const outcome = await withDeadline(() => check.run(ctx as VerifyContext), check.timeoutMs);
       const ms = Math.round(performance.now() - started);
-      result = error
-        ? {
-            ...base,
-            status: 'failed',
-            ms,
-            message: error,
-            hint: `${check.hint} See ${from.chapter}`,
-            logs: check.logs,
-          }
-        : { ...base, status: 'passed', ms };
+      if (outcome.status === 'failed') {
+        result = {
+          ...base,
+          status: 'failed',
+          ms,
+          message: outcome.message,
+          hint: `${check.hint} See ${from.chapter}`,
+          logs: check.logs,
+        };
+      } else if (outcome.status === 'skipped') {
+        result = { ...base, status: 'skipped', ms, message: outcome.message };
+      } else {
+        result = { ...base, status: 'passed', ms, ...(outcome.message ? { note: outcome.message } : {}) };
+      }
     }
     results.push(result);
     options.onResult?.(result);
@@ -60,16 +67,26 @@ export async function runChecks(
   return results;
 }
 
-/** Runs `fn`; resolves with undefined when it succeeded, or with what went wrong. */
-async function withDeadline(fn: () => Promise<void>, ms: number): Promise<string | undefined> {
+interface Outcome {
+  status: CheckResult['status'];
+  /** The note of a passed check, what a failed one saw, why a skipped one did not run. */
+  message?: string;
+}
+
+/** Runs `fn` within `ms` (CHECK_TIMEOUT_MS by default) and says how it ended. */
+async function withDeadline(fn: () => Promise<string | undefined>, ms = CHECK_TIMEOUT_MS): Promise<Outcome> {
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`no result within ${ms / 1000} s`), ms);
+  const deadline = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => resolve({ status: 'failed', message: `no result within ${ms / 1000} s` }), ms);
   });
   try {
-    return await Promise.race([fn().then(() => undefined), deadline]);
+    return await Promise.race([
+      fn().then((note): Outcome => ({ status: 'passed', message: note || undefined })),
+      deadline,
+    ]);
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    if (err instanceof CheckSkipped) return { status: 'skipped', message: err.message };
+    return { status: 'failed', message: err instanceof Error ? err.message : String(err) };
   } finally {
     clearTimeout(timer);
   }

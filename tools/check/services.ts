@@ -57,3 +57,32 @@ export async function mountsOf(container: ContainerState): Promise<Mount[]> {
   if (result.code !== 0) fail(`docker inspect ${container.name}: ${commandError(result)}`);
   return JSON.parse(result.stdout) as Mount[];
 }
+
+/** The running containers of a service (none is fine: the caller decides). */
+export async function runningContainers(compose: ComposeProject, service: string): Promise<ContainerState[]> {
+  return (await compose.ps()).filter((c) => c.service === service && c.state === 'running');
+}
+
+/** The container's addresses on its compose networks, as `docker inspect` shows them. */
+export async function addressesOf(container: ContainerState): Promise<string[]> {
+  const format = '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}';
+  const result = await runCommand('docker', ['inspect', '--format', format, container.name]);
+  if (result.code !== 0) fail(`docker inspect ${container.name}: ${commandError(result)}`);
+  return result.stdout.split(/\s+/).filter(Boolean);
+}
+
+/** `docker kill` (SIGKILL, no goodbye): what a crash or a pulled plug looks like. */
+export async function kill(container: ContainerState): Promise<void> {
+  const result = await runCommand('docker', ['kill', container.name], { timeoutMs: 30_000 });
+  if (result.code !== 0) fail(`docker kill ${container.name}: ${commandError(result)}`);
+}
+
+/** `docker compose <args>` that must work, e.g. `up -d --scale web=2 --no-recreate`. */
+export async function composeMust(
+  compose: ComposeProject,
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<void> {
+  const result = await compose.run(args, { timeoutMs });
+  if (result.code !== 0) fail(`docker compose ${args.join(' ')}: ${commandError(result)}`);
+}

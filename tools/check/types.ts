@@ -12,6 +12,11 @@ export interface CheckContext {
   readonly http: Http;
   /** The stage's compose project; only a check with `docker: true` may use it. */
   readonly compose: ComposeProject;
+  /**
+   * The variables compose reads the published ports from (WEB_PORT,
+   * DASHBOARD_PORT...): where the stage's other ports are. See publishedUrl().
+   */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 export interface Check {
@@ -28,8 +33,15 @@ export interface Check {
    * The chapter of the check's own stage is added to it.
    */
   readonly hint: string;
-  /** Throws CheckFailed (see assert.ts) with what it saw; anything else it throws fails too. */
-  run(ctx: CheckContext): Promise<void>;
+  /** More time than the usual 30 s (CHECK_TIMEOUT_MS), for a check that waits on purpose. */
+  readonly timeoutMs?: number;
+  /**
+   * Throws CheckFailed (see assert.ts) with what it saw; anything else it throws
+   * fails too. skip() (CheckSkipped) when it cannot look from where it runs.
+   * It may resolve with a note of what it measured ("400 requests, 0 failed"),
+   * printed under its ✓ line.
+   */
+  run(ctx: CheckContext): Promise<string | undefined>;
 }
 
 /** What an end-to-end step of `npm run verify` may do to the stack on top of a check. */
@@ -38,6 +50,8 @@ export interface VerifyContext extends CheckContext {
   up(): Promise<void>;
   /** `docker compose down` WITHOUT -v: containers go, named volumes stay. */
   down(): Promise<void>;
+  /** The stage's `--scale` settings (verify.scale), for a step that scales and must keep the others. */
+  readonly scale: Readonly<Record<string, number>>;
 }
 
 export interface VerifyStep {
@@ -45,7 +59,9 @@ export interface VerifyStep {
   readonly name: string;
   readonly hint: string;
   readonly logs?: readonly string[];
-  run(ctx: VerifyContext): Promise<void>;
+  /** Steps that restart containers need more than the 30 s of a check. */
+  readonly timeoutMs?: number;
+  run(ctx: VerifyContext): Promise<string | undefined>;
 }
 
 /** What `npm run verify` does with a stage on top of its checks. */

@@ -16,6 +16,13 @@ describe('npm run verify: the command line', () => {
     expect(parsed.stages.map((s) => s.folder)).toEqual(['02-compose', '03-db']);
     expect(parsed.ports).toEqual({ from: 28080, to: 28099 });
     expect(parsed.prefix).toBe('mine');
+    expect(parsed.stagesDir).toBeUndefined();
+  });
+
+  test('--stages points at a copy of the stage folders', () => {
+    expect(parseVerifyArgs(['04', '--stages', '/tmp/broken'], stages)).toMatchObject({
+      stagesDir: '/tmp/broken',
+    });
   });
 
   test.each([
@@ -23,6 +30,7 @@ describe('npm run verify: the command line', () => {
     [['--ports', '9000'], /--ports must be a range/],
     [['--ports'], /--ports needs a value/],
     [['--prefix', 'Bad Name'], /--prefix must be lower-case/],
+    [['--stages'], /--stages needs a value/],
     [['--fast'], /Unknown option --fast/],
   ])('%j is refused', (argv, message) => {
     expect(() => parseVerifyArgs(argv, stages)).toThrow(UsageError);

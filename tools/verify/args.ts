@@ -10,13 +10,15 @@ export interface VerifyArgs {
   readonly prefix: string;
   readonly noCache: boolean;
   readonly verbose: boolean;
+  /** Where the stage folders are: stages/ of the repository, or a copy (--stages DIR). */
+  readonly stagesDir?: string;
 }
 
 export type Parsed = { help: true } | ({ help: false } & VerifyArgs);
 
 export class UsageError extends Error {}
 
-export const USAGE = `Usage: npm run verify -- [stage...] [--ports FROM-TO] [--prefix NAME] [--no-cache] [--verbose]
+export const USAGE = `Usage: npm run verify -- [stage...] [--ports FROM-TO] [--prefix NAME] [--stages DIR] [--no-cache] [--verbose]
 
 Builds each stage, starts it in a compose project of its own (verify-01, ...)
 on a free host port, waits until it is healthy, runs its checks and its
@@ -25,6 +27,8 @@ end-to-end steps, and always takes it down again (down -v), Ctrl-C included.
   stage...         01, 2, 03-db ... (default: every stage that has checks)
   --ports FROM-TO  host ports to publish on (default: any free port)
   --prefix NAME    compose project names NAME-01, NAME-02... (default: verify)
+  --stages DIR     take the stage folders from DIR instead of stages/ (a copy
+                   with something broken on purpose, to see what verify says)
   --no-cache       build the images from scratch (npm ci again)
   --verbose        show compose's own output
 
@@ -36,6 +40,7 @@ export function parseVerifyArgs(argv: readonly string[], known: readonly StageIn
   let prefix = 'verify';
   let noCache = false;
   let verbose = false;
+  let stagesDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = () => {
@@ -48,6 +53,7 @@ export function parseVerifyArgs(argv: readonly string[], known: readonly StageIn
     else if (arg === '--verbose') verbose = true;
     else if (arg === '--ports') ports = parsePorts(value());
     else if (arg === '--prefix') prefix = parsePrefix(value());
+    else if (arg === '--stages') stagesDir = value();
     else if (arg.startsWith('-')) throw new UsageError(`Unknown option ${arg}.`);
     else {
       const stage = findStage(arg, known);
@@ -59,7 +65,15 @@ export function parseVerifyArgs(argv: readonly string[], known: readonly StageIn
       if (!stages.includes(stage)) stages.push(stage);
     }
   }
-  return { help: false, stages: stages.sort((a, b) => a.number - b.number), ports, prefix, noCache, verbose };
+  return {
+    help: false,
+    stages: stages.sort((a, b) => a.number - b.number),
+    ports,
+    prefix,
+    noCache,
+    verbose,
+    ...(stagesDir ? { stagesDir } : {}),
+  };
 }
 
 function parsePorts(text: string): { from: number; to: number } {

@@ -1,7 +1,7 @@
 // `npm run verify`: every stage, end to end, in Docker, the way an instructor
 // proves the workshop works before a class. See docs/instructor-guide.md.
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { checksDir, runStageChecks } from '../check/check.ts';
 import { commandError, killRunningCommands, runCommand } from '../check/compose.ts';
@@ -33,7 +33,8 @@ try {
   process.exit(2);
 }
 
-const composeFile = (stage: StageInfo) => join(root, 'stages', stage.folder, 'compose.yaml');
+const stagesDir = args.stagesDir ? resolve(args.stagesDir) : join(root, 'stages');
+const composeFile = (stage: StageInfo) => join(stagesDir, stage.folder, 'compose.yaml');
 const present = withChecks.filter((stage) => existsSync(composeFile(stage)));
 const stages = args.stages.length > 0 ? args.stages : present;
 for (const stage of stages.filter((s) => !present.includes(s))) {
@@ -172,7 +173,8 @@ async function verifyStage(stage: StageInfo, port: number): Promise<void> {
       url: stack.url,
       compose: stack.compose,
       docker: true,
-      verify: { up: stack.up, down: stack.down },
+      env: { WEB_PORT: String(port) },
+      verify: { up: stack.up, down: stack.down, scale: checks?.verify?.scale ?? {} },
       onResult: (check) => console.log(indent(formatResult(check), 6)),
     });
     Object.assign(result, count(result.checks));
@@ -231,10 +233,10 @@ function indent(text: string, spaces: number): string {
 }
 
 function stageFoldersWithoutChecks(): string[] {
-  return readdirSync(join(root, 'stages')).filter(
+  return readdirSync(stagesDir).filter(
     (folder) =>
       /^\d\d-/.test(folder) &&
-      existsSync(join(root, 'stages', folder, 'compose.yaml')) &&
+      existsSync(join(stagesDir, folder, 'compose.yaml')) &&
       !withChecks.some((s) => s.folder === folder),
   );
 }

@@ -12,8 +12,14 @@ const REDIS_HINT =
   'The count lives in Redis: a 503 means web cannot reach the redis service. `docker compose ps` ' +
   '(is redis healthy?), `docker compose logs redis web`, and REDIS_URL (redis://redis:6379) in compose.yaml.';
 
+/** One GET /: the count it showed, and the replica that answered (X-Served-By, from stage 04 on). */
+export interface Visit {
+  count: number;
+  servedBy: string | null;
+}
+
 /** GET / and the number in "I have been seen N times." */
-export async function visit(http: Http): Promise<number> {
+export async function visitOnce(http: Http): Promise<Visit> {
   const res = await http.get('/');
   if (res.text === 'Hello World!\n') {
     fail('GET / answered "Hello World!", the greeting of stage 01: is it stage 01 that runs on this port?');
@@ -21,7 +27,30 @@ export async function visit(http: Http): Promise<number> {
   expectStatus(res, 200);
   const match = /I have been seen (\d+) times?\b/.exec(res.text);
   if (!match) fail(`GET / answered ${describe(res)}, expected "I have been seen N times."`);
-  return Number(match[1]);
+  return { count: Number(match[1]), servedBy: res.headers.get('x-served-by') };
+}
+
+export async function visit(http: Http): Promise<number> {
+  return (await visitOnce(http)).count;
+}
+
+/**
+ * `n` visits at the same time, between one visit before and one after: each
+ * must get a count of its own, and none may be lost. Returns the `n` visits.
+ */
+export async function concurrentVisits(http: Http, n: number): Promise<Visit[]> {
+  const before = await visit(http);
+  const visits = await Promise.all(Array.from({ length: n }, () => visitOnce(http)));
+  const after = await visit(http);
+  const counts = visits.map((v) => v.count);
+  const distinct = new Set(counts).size;
+  if (distinct !== n) {
+    fail(`${n} visits at once got only ${distinct} different counts: ${counts.join(', ')}`);
+  }
+  if (after !== before + n + 1) {
+    fail(`the count went from ${before} to ${after} over ${n + 1} visits`);
+  }
+  return visits;
 }
 
 export default {
@@ -46,16 +75,7 @@ export default {
         'Each visit must be one INCR in Redis, which is atomic: reading the count and writing it back ' +
         'loses visits when requests overlap. (Someone else visiting at the same time? Run it again.)',
       async run({ http }) {
-        const before = await visit(http);
-        const counts = await Promise.all(Array.from({ length: CONCURRENT }, () => visit(http)));
-        const after = await visit(http);
-        const distinct = new Set(counts).size;
-        if (distinct !== CONCURRENT) {
-          fail(`${CONCURRENT} visits at once got only ${distinct} different counts: ${counts.join(', ')}`);
-        }
-        if (after !== before + CONCURRENT + 1) {
-          fail(`the count went from ${before} to ${after} over ${CONCURRENT + 1} visits`);
-        }
+        await concurrentVisits(http, CONCURRENT);
       },
     },
     {

@@ -2,7 +2,7 @@
 // volume for the data. Everything of 02 still holds.
 import { randomUUID } from 'node:crypto';
 import { describe, expectEqual, expectJsonError, expectJsonObject, expectStatus, fail } from '../assert.ts';
-import type { Http } from '../http.ts';
+import type { Http, HttpResponse } from '../http.ts';
 import { containersOf, expectCompleted, expectHealthy, mountsOf } from '../services.ts';
 import type { StageChecks } from '../types.ts';
 
@@ -14,13 +14,18 @@ const BAD_INPUT_HINT =
   'Bad input is the client\'s mistake: a 4xx with {"error": "<what to fix>"}, never a 500. ' +
   'See the body parser in src/app.ts and the error handler in src/errors.ts; `docker compose logs web`.';
 
-interface Record_ {
+export interface Record_ {
   id: number;
   data: unknown;
 }
 
 /** POSTs a record with data nobody else has, checks the 201 and its Location, and returns it. */
 export async function createRecord(http: Http): Promise<Record_> {
+  return (await postRecord(http)).record;
+}
+
+/** createRecord(), with the answer to the POST (its headers: X-Served-By from stage 04 on). */
+export async function postRecord(http: Http): Promise<{ record: Record_; res: HttpResponse }> {
   const data = { from: 'npm run check', nonce: randomUUID(), items: [1, 2, 3] };
   const res = await http.postJson('/records', data);
   if (res.status === 404) {
@@ -36,13 +41,15 @@ export async function createRecord(http: Http): Promise<Record_> {
   if (location !== `/records/${body.id}`) {
     fail(`POST /records answered Location: ${location}, expected /records/${body.id}`);
   }
-  return { id: body.id as number, data };
+  return { record: { id: body.id as number, data }, res };
 }
 
-export async function expectRecord(http: Http, record: Record_): Promise<void> {
+/** GET /records/:id answers the record as it was created; returns the answer. */
+export async function expectRecord(http: Http, record: Record_): Promise<HttpResponse> {
   const res = await http.get(`/records/${record.id}`);
   expectStatus(res, 200);
   expectEqual(expectJsonObject(res), record, `GET /records/${record.id}`);
+  return res;
 }
 
 export default {
