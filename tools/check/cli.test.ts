@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Cluster } from '../../stages/04-scale/test/cluster.ts';
 import { createTestDatabase, testRedisUrl } from '../../testing/isolation.ts';
 import { freePort, startRedis } from '../../testing/services.ts';
 import { repoRoot, runStage, runStageToExit, stageDir } from '../../testing/stage-process.ts';
@@ -146,6 +147,51 @@ describe('npm run check', () => {
         await stage.stop();
         await db.drop();
       }
+    });
+  });
+
+  describe('against stage 04 (two replicas and the proxy, on loopback)', () => {
+    const OWN = [
+      'requests are spread over more than one web replica (X-Served-By)',
+      '40 visits at the same time, over the replicas, are each counted once',
+      'a record written through one replica reads back the same through the others',
+      'GET /__lb lists the replicas that answer, every one up',
+    ];
+    let cluster: Cluster;
+    beforeAll(async () => {
+      cluster = await Cluster.start();
+    });
+    afterAll(() => cluster.stop());
+
+    test('up: every check passes, the four of 04 too', async () => {
+      await cluster.startReplica('127.0.0.2');
+      await cluster.startReplica('127.0.0.3');
+      const proxy = await cluster.startProxy();
+      const run = await check('04', '--url', proxy.url, '--no-docker');
+      expect(run.stdout).not.toContain('✗');
+      expect(run.code).toBe(0);
+      for (const name of OWN) expect(run.lines).toContainEqual(expect.stringContaining(`✓ ${name} (`));
+      // The counter check says what it saw under its line.
+      expect(run.stdout).toMatch(/\n {4}40 visits answered by 2 replicas, counts \d+ to \d+\n/);
+      await proxy.stop();
+    });
+
+    test('one replica left: the checks of 04 fail and name it', async () => {
+      const proxy = await cluster.startProxy();
+      cluster.unpublish('127.0.0.3');
+      // The proxy asks DNS again every 200 ms here: wait until it knows one replica only.
+      for (let i = 0; i < 50; i++) {
+        const lb = await (await fetch(`${proxy.url}/__lb`)).json();
+        if (lb.replicas.length === 1) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const run = await check('04', '--url', proxy.url, '--no-docker');
+      expect(run.code).toBe(1);
+      for (const name of OWN) expect(run.lines).toContainEqual(expect.stringContaining(`✗ ${name} (`));
+      expect(run.stdout).toContain('requests were all answered by one replica, replica-2');
+      expect(run.stdout).toContain('GET /__lb lists 1 replica(s): 127.0.0.2:');
+      expect(run.stdout).toContain('docs/04-scale.md#do-you-have-a-problem');
+      expect(run.lines.at(-1)).toMatch(/^\d+ passed, 4 failed$/);
     });
   });
 });
