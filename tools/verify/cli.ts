@@ -38,7 +38,7 @@ const composeFile = (stage: StageInfo) => join(stagesDir, stage.folder, 'compose
 const present = withChecks.filter((stage) => existsSync(composeFile(stage)));
 const stages = args.stages.length > 0 ? args.stages : present;
 for (const stage of stages.filter((s) => !present.includes(s))) {
-  console.error(`stages/${stage.folder}/compose.yaml does not exist (yet).`);
+  console.error(`${composeFile(stage)} does not exist (yet).`);
   process.exit(2);
 }
 for (const folder of stageFoldersWithoutChecks()) {
