@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseVerifyArgs, UsageError } from '../verify/args.ts';
-import { freeHostPort } from '../verify/ports.ts';
+import { freePortsFor } from '../verify/ports.ts';
 import { createStack, type Stack } from '../verify/stack.ts';
 import { checksDir } from './check.ts';
 import { commandError, killRunningCommands, runCommand } from './compose.ts';
@@ -57,21 +57,24 @@ let failed = false;
 for (const stage of stages) {
   const nn = String(stage.number).padStart(2, '0');
   const project = `${args.prefix}-${nn}`;
-  const port = await freeHostPort(args.ports);
+  const ports = await freePortsFor(join(root, 'stages', stage.folder), args.ports, []);
+  const port = Number(ports.WEB_PORT);
   const own = (await loadStages(checksDir(root), stage.number)).find((s) => s.folder === stage.folder);
   const stack = createStack({
     file: join(root, 'stages', stage.folder, 'compose.yaml'),
     project,
     port,
+    env: ports,
     scale: own?.checks.verify?.scale,
   });
   current = stack;
   try {
-    console.log(`${stage.folder}: build and up (project ${project}, WEB_PORT=${port})`);
+    const variables = Object.entries(ports).map(([name, value]) => `${name}=${value}`);
+    console.log(`${stage.folder}: build and up (project ${project}, ${variables.join(', ')})`);
     await stack.build(false);
     await stack.up();
     // The attendee's command, with the variables that point it at this stack.
-    const env = { WEB_PORT: String(port), COMPOSE_PROJECT_NAME: project };
+    const env = { ...ports, COMPOSE_PROJECT_NAME: project };
     const npm = await runCommand('npm', ['run', 'check', '--', nn], { cwd: root, env, timeoutMs: 120_000 });
     save(`check-${nn}.txt`, npm.stdout, npm.code);
     // The Docker-only command (under a project name of our own).

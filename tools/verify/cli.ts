@@ -9,7 +9,7 @@ import { count, formatResult } from '../check/report.ts';
 import type { CheckResult } from '../check/run.ts';
 import { listStages, loadStages, type StageInfo } from '../check/stages.ts';
 import { parseVerifyArgs, USAGE, UsageError, type VerifyArgs } from './args.ts';
-import { freeHostPort } from './ports.ts';
+import { freePortsFor } from './ports.ts';
 import { createStack, type Stack } from './stack.ts';
 import { formatTable, type RunReport, type StageReport, seconds, writeReport } from './summary.ts';
 
@@ -115,9 +115,7 @@ console.log(
 );
 const taken: number[] = [];
 for (const stage of stages) {
-  const port = await freeHostPort(args.ports, taken);
-  taken.push(port);
-  await verifyStage(stage, port);
+  await verifyStage(stage, await freePortsFor(join(stagesDir, stage.folder), args.ports, taken));
 }
 report.ok = report.stages.every((s) => s.ok);
 finish();
@@ -125,7 +123,9 @@ process.exit(report.ok ? 0 : 1);
 
 // ------------------------------------------------------------ one stage
 
-async function verifyStage(stage: StageInfo, port: number): Promise<void> {
+/** `ports`: WEB_PORT and the stage's other published ports' variables, each a free port. */
+async function verifyStage(stage: StageInfo, ports: Record<string, string>): Promise<void> {
+  const port = Number(ports.WEB_PORT);
   const project = `${args.prefix}-${String(stage.number).padStart(2, '0')}`;
   const result: StageReport = {
     stage: stage.folder,
@@ -146,6 +146,7 @@ async function verifyStage(stage: StageInfo, port: number): Promise<void> {
     file: composeFile(stage),
     project,
     port,
+    env: ports,
     scale: checks?.verify?.scale,
     verbose: args.verbose,
     progress: (line) => progress(stage, `  ${line}`),
@@ -166,14 +167,18 @@ async function verifyStage(stage: StageInfo, port: number): Promise<void> {
     }
     result.buildMs = await step(`build${args.noCache ? ' --no-cache' : ''}`, () => stack.build(args.noCache));
     const scale = Object.entries(checks?.verify?.scale ?? {}).map(([s, n]) => ` --scale ${s}=${n}`);
-    result.healthyMs = await step(`up (project ${project}, WEB_PORT=${port}${scale.join('')})`, stack.up);
+    const variables = Object.entries(ports).map(([name, value]) => `${name}=${value}`);
+    result.healthyMs = await step(
+      `up (project ${project}, ${variables.join(', ')}${scale.join('')})`,
+      stack.up,
+    );
     progress(stage, `healthy after ${seconds(result.healthyMs)}; checks against ${stack.url}`);
     result.checks = await runStageChecks(root, {
       stage,
       url: stack.url,
       compose: stack.compose,
       docker: true,
-      env: { WEB_PORT: String(port) },
+      env: ports,
       verify: { up: stack.up, down: stack.down, scale: checks?.verify?.scale ?? {} },
       onResult: (check) => console.log(indent(formatResult(check), 6)),
     });

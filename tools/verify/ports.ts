@@ -1,6 +1,8 @@
 // A host port for a stage to publish on. Docker binds 0.0.0.0, so that is
 // where the port must be free.
 import { createServer } from 'node:net';
+import { basename } from 'node:path';
+import { readCompose } from '../lib/stages.ts';
 
 function tryListen(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
@@ -27,4 +29,26 @@ export async function freeHostPort(
     if (!taken.includes(port) && (await tryListen(port))) return port;
   }
   throw new Error(`no free port from ${range.from} to ${range.to}`);
+}
+
+/**
+ * A free host port for each variable that the stage's compose.yaml publishes a
+ * port with (WEB_PORT, and DASHBOARD_PORT from stage 05 on), as the variables
+ * to give compose. `taken` grows by the ports handed out.
+ */
+export async function freePortsFor(
+  stageDir: string,
+  range: { from: number; to: number } | undefined,
+  taken: number[],
+): Promise<Record<string, string>> {
+  const folder = basename(stageDir);
+  const published = readCompose({ number: folder.slice(0, 2), name: folder, dir: stageDir }).ports;
+  const variables = new Set(['WEB_PORT', ...published.flatMap((p) => (p.variable ? [p.variable] : []))]);
+  const env: Record<string, string> = {};
+  for (const variable of variables) {
+    const port = await freeHostPort(range, taken);
+    taken.push(port);
+    env[variable] = String(port);
+  }
+  return env;
 }
