@@ -46,8 +46,12 @@ export interface Check {
 
 /** What an end-to-end step of `npm run verify` may do to the stack on top of a check. */
 export interface VerifyContext extends CheckContext {
-  /** `docker compose up -d` with the stage's scaling, then waits until every service is healthy. */
-  up(): Promise<void>;
+  /**
+   * `docker compose up -d` with the stage's scaling, then waits until every
+   * service is healthy. `env`: compose variables for this once (a slower
+   * worker: WORKER_STEP_DELAY_MS); the next up() without them undoes them.
+   */
+  up(env?: Readonly<Record<string, string>>): Promise<void>;
   /** `docker compose down` WITHOUT -v: containers go, named volumes stay. */
   down(): Promise<void>;
   /** The stage's `--scale` settings (verify.scale), for a step that scales and must keep the others. */

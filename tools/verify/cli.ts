@@ -214,7 +214,13 @@ async function verifyStage(stage: StageInfo, ports: Record<string, string>): Pro
  * that is none, the ones published on the host (the checks talk to those).
  */
 async function servicesToShow(stack: Stack, results: readonly CheckResult[]): Promise<string[]> {
-  const named = results.filter((r) => r.status === 'failed').flatMap((r) => r.logs ?? []);
+  // A failed check of an earlier stage may name a service this stage does not have.
+  const config = await stack.compose.run(['config', '--services']);
+  const existing = config.stdout.split('\n').filter(Boolean);
+  const named = results
+    .filter((r) => r.status === 'failed')
+    .flatMap((r) => r.logs ?? [])
+    .filter((service) => existing.includes(service));
   const services = new Set([...(await stack.badServices()), ...named]);
   if (services.size > 0) return [...services];
   const containers = await stack.compose.ps().catch(() => []);

@@ -38,8 +38,12 @@ export interface Stack {
   readonly compose: ComposeProject;
   readonly url: string;
   build(noCache: boolean): Promise<void>;
-  /** up -d with the stage's scaling, then waits until every service is healthy or done. */
-  up(): Promise<void>;
+  /**
+   * up -d with the stage's scaling, then waits until every service is healthy
+   * or done. `env`: more variables for this once (WORKER_STEP_DELAY_MS=250):
+   * compose recreates the containers whose settings they change.
+   */
+  up(env?: Readonly<Record<string, string>>): Promise<void>;
   /** down without -v: containers go, named volumes stay. */
   down(): Promise<void>;
   /** down -v --remove-orphans, once; later calls get the same promise. */
@@ -58,8 +62,8 @@ export function createStack(options: StackOptions): Stack {
     env: { ...options.env, WEB_PORT: String(options.port) },
   });
   const echo = options.verbose;
-  const must = async (what: string, args: string[], timeoutMs: number) => {
-    const result = await compose.run(args, { timeoutMs, echo });
+  const must = async (what: string, args: string[], timeoutMs: number, env?: Record<string, string>) => {
+    const result = await compose.run(args, { timeoutMs, echo, env });
     if (result.code !== 0) throw new StepFailed(`${what} failed: ${commandError(result)}`);
     return result;
   };
@@ -69,8 +73,9 @@ export function createStack(options: StackOptions): Stack {
   ]);
   let teardown: Promise<CommandResult> | undefined;
 
-  const up = async () => {
-    await must('docker compose up', ['up', '-d', '--no-build', ...scaleArgs], HEALTHY_TIMEOUT_MS + 60_000);
+  const up = async (env?: Readonly<Record<string, string>>) => {
+    const args = ['up', '-d', '--no-build', ...scaleArgs];
+    await must('docker compose up', args, HEALTHY_TIMEOUT_MS + 60_000, { ...env });
     await waitHealthy(compose, () => teardown !== undefined, options.progress);
   };
 

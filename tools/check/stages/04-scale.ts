@@ -3,11 +3,11 @@
 // proxy); these add what replicas promise: they take turns, they share one
 // counter and one database, the proxy knows them, and losing one costs nothing.
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expectJsonObject, expectStatus, fail } from '../assert.ts';
 import type { ContainerState } from '../compose.ts';
 import type { Http } from '../http.ts';
 import { describeFailures, load, replicasOf } from '../load.ts';
+import { seconds, within } from '../poll.ts';
 import { addressesOf, composeMust, expectHealthy, kill, runningContainers } from '../services.ts';
 import type { CheckContext, StageChecks, VerifyContext } from '../types.ts';
 import { concurrentVisits } from './02-compose.ts';
@@ -62,17 +62,6 @@ function describeReplica(replica: LbReplica): string {
   return `${replica.address} (${replica.name ?? 'name not known yet'}) ${replica.state}${error}`;
 }
 
-/** Asks `probe` every 250 ms until it returns something, for at most `ms`; undefined when it never did. */
-async function within<T>(ms: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
-  const started = performance.now();
-  while (performance.now() - started < ms) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(250);
-  }
-  return undefined;
-}
-
 /** GET /__lb once it lists `count` replicas, every one up; fails with the last list after `ms`. */
 async function expectLbReplicas(http: Http, count: number, ms: number): Promise<LbReplica[]> {
   let last: LbReplica[] = [];
@@ -95,10 +84,6 @@ async function compareWithContainers(ctx: CheckContext): Promise<{ listed: strin
   const running = (await Promise.all(containers.map(addressesOf))).flat().sort();
   const listed = (await lbReplicas(ctx.http)).map((r) => r.address.replace(/:\d+$/, '')).sort();
   return { listed, running };
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** `up -d --scale web=N --no-recreate`, keeping the stage's other scaling (workers, from 05 on). */
@@ -145,6 +130,7 @@ export default {
       async run({ http }) {
         const visits = await concurrentVisits(http, CONCURRENT);
         const replicas = replicasOf(visits.map((v) => v.servedBy));
+        if (replicas.length === 0) fail(`none of the ${CONCURRENT} answers said X-Served-By`);
         if (replicas.length < 2) {
           fail(
             `${CONCURRENT} visits were answered by ${replicas.length} replica(s) only: ${replicas.join(', ')}`,
@@ -163,6 +149,7 @@ export default {
       async run({ http }) {
         const { record, res } = await postRecord(http);
         const writer = res.headers.get('x-served-by');
+        if (!writer) fail(`POST /records answered ${describe(res)} without an X-Served-By header`);
         const readers: (string | null)[] = [];
         for (let i = 0; i < READS; i++) {
           readers.push((await expectRecord(http, record)).headers.get('x-served-by'));
