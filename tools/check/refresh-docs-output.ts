@@ -15,7 +15,7 @@ import { freePortsFor } from '../verify/ports.ts';
 import { createStack, type Stack } from '../verify/stack.ts';
 import { checksDir } from './check.ts';
 import { commandError, killRunningCommands, runCommand } from './compose.ts';
-import { listStages, loadStages } from './stages.ts';
+import { listStages } from './stages.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -59,13 +59,12 @@ for (const stage of stages) {
   const project = `${args.prefix}-${nn}`;
   const ports = await freePortsFor(join(root, 'stages', stage.folder), args.ports, []);
   const port = Number(ports.WEB_PORT);
-  const own = (await loadStages(checksDir(root), stage.number)).find((s) => s.folder === stage.folder);
   const stack = createStack({
     file: join(root, 'stages', stage.folder, 'compose.yaml'),
     project,
     port,
     env: ports,
-    scale: own?.checks.verify?.scale,
+    // No --scale: the stage as its chapter brings it up (two web replicas from 04 on, one worker).
   });
   current = stack;
   try {
