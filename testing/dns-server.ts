@@ -14,6 +14,7 @@ export interface TestDnsServer {
   set(name: string, addresses: string[]): void;
   /** How many questions it has answered so far. */
   queries(): number;
+  /** Stops answering (a DNS server that is down); closing twice is fine. */
   close(): Promise<void>;
 }
 
@@ -24,6 +25,7 @@ const TTL_SECONDS = 600;
 export async function startDnsServer(): Promise<TestDnsServer> {
   const zone = new Map<string, string[]>();
   let answered = 0;
+  let closed = false;
   const socket = createSocket('udp4');
   socket.on('message', (query, from) => {
     const reply = answer(query, zone);
@@ -36,7 +38,11 @@ export async function startDnsServer(): Promise<TestDnsServer> {
     address: `127.0.0.1:${socket.address().port}`,
     set: (name, addresses) => zone.set(name.toLowerCase(), [...addresses]),
     queries: () => answered,
-    close: () => new Promise((resolve) => socket.close(() => resolve())),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+    },
   };
 }
 

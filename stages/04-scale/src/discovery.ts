@@ -36,18 +36,20 @@ export function startDiscovery(options: DiscoveryOptions): Discovery {
   const resolver = new Resolver({ timeout: 1_000, tries: 2 });
   if (options.servers.length > 0) resolver.setServers(options.servers);
 
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+
   const refresh = async () => {
     try {
       const ips = isIP(options.host) ? [options.host] : await resolver.resolve4(options.host);
       options.onResolved(ips.map((ip) => `${ip}:${options.port}`));
     } catch (err) {
+      if (stopped) return; // cancelled by stop(): not a DNS problem
       if (NO_SUCH_NAME.has((err as NodeJS.ErrnoException).code ?? '')) options.onResolved([]);
       else options.onError(err as Error);
     }
   };
 
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
   // One lookup at a time: the next one is planned when the last one is done.
   const loop = async () => {
     await refresh();

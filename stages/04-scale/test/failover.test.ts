@@ -127,4 +127,15 @@ describe('stage 04: replicas come and go', () => {
     expect(served).toBe('replica-2');
     await own.stop();
   });
+
+  test('DNS goes away: the proxy keeps the replicas it knows, and says so once', async () => {
+    await cluster.dns.close();
+    await eventually('the log line', () =>
+      proxy.output().includes('DNS lookup of web failed') ? true : undefined,
+    );
+    const result = await load(proxy.url, { total: 30, concurrency: 3 });
+    expect(result.failed).toEqual([]);
+    expect(Object.keys(tally(result.servedBy)).sort()).toEqual(['replica-2', 'replica-3', 'replica-4']);
+    expect(proxy.output().match(/DNS lookup of web failed/g)).toHaveLength(1);
+  });
 });
