@@ -24,19 +24,28 @@ import {
   type Endpoint,
   type LoadMode,
   type LoadResult,
+  type Round,
   replicas as replicasText,
   type Target,
 } from './report.ts';
-import { round } from './stats.ts';
+import { combineRounds } from './stats.ts';
 
 const STAGE = '04-scale';
 /** A record like one a user would store. */
 const RECORD = { title: 'A record', tags: ['bench', 'workshop'], done: false, count: 42 };
 
 export function balancerSettings(quick: boolean) {
+  const replicaCounts = [1, 2, 4];
   return quick
-    ? { replicaCounts: [1, 2, 4], connections: 16, warmupS: 0.5, seconds: 1, latencyRate: 100, latencyS: 1 }
-    : { replicaCounts: [1, 2, 4], connections: 32, warmupS: 2, seconds: 8, latencyRate: 200, latencyS: 5 };
+    ? { replicaCounts, connections: 16, warmupS: 0.5, rounds: 1, seconds: 1, latencyRate: 100, latencyS: 1 }
+    : { replicaCounts, connections: 32, warmupS: 2, rounds: 3, seconds: 4, latencyRate: 200, latencyS: 2 };
+}
+
+/** Something to send the load to: a replica itself, or a proxy (its processes, for their CPU time). */
+interface Contender {
+  target: Target;
+  url: string;
+  pids: number[];
 }
 
 /** What the proxy says about its replicas at GET /__lb. */
@@ -91,52 +100,74 @@ export async function benchBalancer(
 
   const runs: BalancerRun[] = [];
   const replicaPids = replicas.map((r) => r.child.pid as number);
-  const measure = async (target: Target, n: number, url: string, proxyPids: number[]) => {
+  /** Measures the contenders in turns, round after round: a change in the machine's other load hits them all. */
+  const measure = async (n: number, contenders: Contender[]) => {
     for (const endpoint of ['GET /', 'POST /records'] as Endpoint[]) {
-      const request =
+      const request = (url: string) =>
         endpoint === 'GET /'
           ? { url: `${url}/` }
           : { url: `${url}/records`, method: 'POST' as const, json: RECORD };
-      const what = `${target === 'direct' ? 'direct' : `${target} → ${replicasText(n)}`}, ${endpoint}`;
       // Warm-up: the JIT compiles the hot paths, the connection pools fill.
-      await runLoad({ ...request, connections: s.connections, seconds: s.warmupS, maxRequests: 1_000_000 });
+      for (const c of contenders) {
+        await runLoad({
+          ...request(c.url),
+          connections: s.connections,
+          seconds: s.warmupS,
+          maxRequests: 1_000_000,
+        });
+      }
       const modes: LoadMode[] = n === 1 ? ['throughput', 'latency'] : ['throughput'];
       for (const mode of modes) {
-        const load1 = round(loadavg()[0] ?? 0, 2);
-        const cpuBefore = [cpuSeconds(proxyPids), cpuSeconds(replicaPids)];
-        const result =
-          mode === 'throughput'
-            ? await runLoad({
-                ...request,
-                connections: s.connections,
-                seconds: s.seconds,
-                maxRequests: 1_000_000,
-              })
-            : await runLoad({
-                ...request,
-                connections: 2,
-                rate: s.latencyRate,
-                seconds: s.latencyS,
-                maxRequests: s.latencyRate * s.latencyS,
-              });
-        const cpu = {
-          proxyCpuUs:
-            target === 'direct' ? undefined : perRequestUs(cpuBefore[0], cpuSeconds(proxyPids), result.ok),
-          replicasCpuUs: perRequestUs(cpuBefore[1], cpuSeconds(replicaPids), result.ok),
-        };
-        check(what, result, notes);
-        runs.push({ target, replicas: n, endpoint, mode, load1, ...result, ...cpu });
-        log(
-          `${what}, ${mode}: ${rate(result.rps)} req/s, p50 ${ms(result.p50Ms)}, p99 ${ms(result.p99Ms)}` +
-            (cpu.proxyCpuUs !== undefined ? `, proxy CPU ${cpu.proxyCpuUs} µs/request` : '') +
-            (result.non2xx + result.errors > 0 ? `, ${result.non2xx + result.errors} failed` : ''),
-        );
+        const rounds = contenders.map(() => [] as Round[]);
+        for (let round = 0; round < s.rounds; round++) {
+          for (const [i, c] of contenders.entries()) {
+            const load1 = loadavg()[0] ?? 0;
+            const cpuBefore = [cpuSeconds(c.pids), cpuSeconds(replicaPids)];
+            const result =
+              mode === 'throughput'
+                ? await runLoad({
+                    ...request(c.url),
+                    connections: s.connections,
+                    seconds: s.seconds,
+                    maxRequests: 1_000_000,
+                  })
+                : await runLoad({
+                    ...request(c.url),
+                    connections: 2,
+                    rate: s.latencyRate,
+                    seconds: s.latencyS,
+                    maxRequests: s.latencyRate * s.latencyS,
+                  });
+            rounds[i]?.push({
+              ...result,
+              load1,
+              proxyCpuUs:
+                c.target === 'direct' ? undefined : perRequestUs(cpuBefore[0], cpuSeconds(c.pids), result.ok),
+              replicasCpuUs: perRequestUs(cpuBefore[1], cpuSeconds(replicaPids), result.ok),
+            });
+          }
+        }
+        for (const [i, c] of contenders.entries()) {
+          const what = `${c.target === 'direct' ? 'direct' : `${c.target} → ${replicasText(n)}`}, ${endpoint}`;
+          const combined = combineRounds(rounds[i] ?? []);
+          check(what, combined, notes);
+          runs.push({ target: c.target, replicas: n, endpoint, mode, ...combined });
+          log(
+            `${what}, ${mode}: ${rate(combined.rps)} req/s` +
+              (combined.rounds > 1 ? ` (${rate(combined.rpsMin)}…${rate(combined.rpsMax)})` : '') +
+              ', ' +
+              `p50 ${ms(combined.p50Ms)}, p99 ${ms(combined.p99Ms)}` +
+              (combined.proxyCpuUs !== undefined ? `, proxy CPU ${combined.proxyCpuUs} µs/request` : '') +
+              (combined.non2xx + combined.errors > 0 ? `, ${combined.non2xx + combined.errors} failed` : ''),
+          );
+        }
       }
     }
   };
 
-  await measure('direct', 1, `http://${ips[0]}:${port}`, []);
   for (const n of s.replicaCounts) {
+    const contenders: Contender[] =
+      n === 1 ? [{ target: 'direct', url: `http://${ips[0]}:${port}`, pids: [] }] : [];
     const proxy = await runStage(STAGE, {
       script: 'src/proxy.ts',
       env: {
@@ -147,41 +178,43 @@ export async function benchBalancer(
         UPSTREAM_PORT: String(port),
       },
     });
+    contenders.push({ target: 'proxy', url: proxy.url, pids: [proxy.child.pid as number] });
+    const server = nginx.binary
+      ? await startNginx(nginx.binary, {
+          host: '127.0.0.1',
+          port: await freePort(),
+          upstreams: ips.slice(0, n).map((ip) => `${ip}:${port}`),
+          keepalive: 32,
+          // The compose file's PROXY_TIMEOUT_MS and the proxy's defaults.
+          readTimeoutS: 10,
+          connectTimeoutS: 1,
+          maxBodyBytes: 1_048_576,
+        }).catch(async (err) => {
+          await proxy.stop();
+          throw err;
+        })
+      : undefined;
+    if (server) contenders.push({ target: 'nginx', url: server.url, pids: [server.pid] });
     try {
-      await measure('proxy', n, proxy.url, [proxy.child.pid as number]);
+      await measure(n, contenders);
       const view = (await (await fetch(`${proxy.url}/__lb`)).json()) as LbView;
-      const spread = view.replicas.map((r) => r.requests);
       if (view.replicas.some((r) => r.state !== 'up' || r.failures > 0)) {
         notes.push(
           `proxy → ${replicasText(n)}: GET /__lb shows replicas down or failing: ${JSON.stringify(view.replicas)}`,
         );
       }
-      log(`proxy → ${replicasText(n)}: requests per replica ${spread.join(', ')}`);
+      log(
+        `proxy → ${replicasText(n)}: requests per replica ${view.replicas.map((r) => r.requests).join(', ')}`,
+      );
     } finally {
-      await proxy.stop();
-    }
-    if (nginx.binary) {
-      const server = await startNginx(nginx.binary, {
-        host: '127.0.0.1',
-        port: await freePort(),
-        upstreams: ips.slice(0, n).map((ip) => `${ip}:${port}`),
-        keepalive: 32,
-        // The compose file's PROXY_TIMEOUT_MS and the proxy's defaults.
-        readTimeoutS: 10,
-        connectTimeoutS: 1,
-        maxBodyBytes: 1_048_576,
-      });
-      try {
-        await measure('nginx', n, server.url, [server.pid]);
-      } finally {
-        await server.stop();
-      }
+      await Promise.all([proxy.stop(), server?.stop()]);
     }
   }
   return {
     section: {
       connections: s.connections,
       seconds: s.seconds,
+      rounds: s.rounds,
       latencyRate: s.latencyRate,
       latencySeconds: s.latencyS,
       runs,

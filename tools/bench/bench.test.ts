@@ -21,7 +21,7 @@ import {
   ReportError,
   ratio,
 } from './report.ts';
-import { percentile, spread } from './stats.ts';
+import { combineRounds, percentile, spread } from './stats.ts';
 
 function run(overrides: Partial<BalancerRun>): BalancerRun {
   return {
@@ -37,6 +37,9 @@ function run(overrides: Partial<BalancerRun>): BalancerRun {
     p50Ms: 1,
     p99Ms: 5,
     load1: 0.5,
+    rounds: 1,
+    rpsMin: overrides.rps ?? 1000,
+    rpsMax: overrides.rps ?? 1000,
     ...overrides,
   };
 }
@@ -62,6 +65,7 @@ function sampleReport(): BenchReport {
     balancer: {
       connections: 32,
       seconds: 8,
+      rounds: 1,
       latencyRate: 200,
       latencySeconds: 5,
       notes: [],
@@ -126,6 +130,26 @@ describe('statistics', () => {
   test('spread takes the maximum of a long list', () => {
     const many = Array.from({ length: 300_000 }, (_, i) => i % 1000);
     expect(spread(many)).toEqual({ p50: 499, p99: 989, max: 999 });
+  });
+
+  test('rounds combine into medians, counts into sums, and keep their range', () => {
+    const round = (rps: number, p50Ms: number, proxyCpuUs?: number) => ({
+      ok: rps,
+      non2xx: 1,
+      errors: 0,
+      seconds: 1,
+      rps,
+      p50Ms,
+      p99Ms: p50Ms * 4,
+      load1: 1,
+      ...(proxyCpuUs === undefined ? {} : { proxyCpuUs }),
+    });
+    const combined = combineRounds([round(900, 2, 300), round(1200, 1, 280), round(1000, 3, 310)]);
+    expect(combined).toMatchObject({ rps: 1000, p50Ms: 2, p99Ms: 8, proxyCpuUs: 300, rounds: 3 });
+    expect(combined).toMatchObject({ ok: 3100, non2xx: 3, seconds: 3, rpsMin: 900, rpsMax: 1200 });
+    // A round without a CPU reading: no median of the others pretending to be one.
+    expect(combineRounds([round(900, 2, 300), round(1000, 2)]).proxyCpuUs).toBeUndefined();
+    expect(() => combineRounds([])).toThrow(RangeError);
   });
 
   test('a ratio needs something to divide by', () => {
@@ -228,14 +252,17 @@ describe('the page', () => {
     expect(chart).toContain('y-axis "requests/s" 0 --> 5000');
     expect(chart).toContain('bar [4321, 4000]');
     expect(niceCeiling(4753)).toBe(5000);
-    expect(niceCeiling(101)).toBe(200);
-    expect(niceCeiling(0.3)).toBe(0.5);
+    expect(niceCeiling(10_157)).toBe(12_000);
+    expect(niceCeiling(101)).toBe(120);
+    expect(niceCeiling(0.3)).toBe(0.3);
+    expect(niceCeiling(800)).toBe(800);
   });
 
   test('has the tables, the machine, and keeps the hand-written part', () => {
     const explanation = '## What the numbers mean\n\nTwo cores, shared by everything.';
     const page = renderPage(sampleReport(), explanation);
     expect(page).toContain('| CPU | 2 cores (Test CPU) |');
+    expect(page).toContain('Measured on 2026-01-02 by `npm run bench` in 10 min 0 s,');
     expect(page).toContain(
       '| workshop proxy / nginx, requests/s, GET /, 1 replica | 50 % | ≥ 90 % ✗ missed |',
     );

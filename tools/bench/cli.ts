@@ -11,7 +11,7 @@ import { BenchContext } from './context.ts';
 import { benchImages } from './images.ts';
 import { benchJobs } from './jobs.ts';
 import { describeMachine, load } from './machine.ts';
-import { extractExplanation, formatRatio, renderPage } from './render.ts';
+import { duration, extractExplanation, formatRatio, renderPage } from './render.ts';
 import { type BenchReport, computeRatios, parseReport, REPORT_VERSION, ReportError } from './report.ts';
 import { benchStartup } from './startup.ts';
 
@@ -109,9 +109,9 @@ for (const r of computeRatios(report)) {
   const goal = r.goal ? `  (goal ${r.goal.text}: ${r.goal.met ? 'met' : 'MISSED'})` : '';
   console.log(`${formatRatio(r).padStart(10)}  ${r.what}${goal}`);
 }
-const minutes = Math.floor(report.durationMs / 60_000);
-const secs = Math.round((report.durationMs % 60_000) / 1000);
-console.log(`\nDone in ${minutes} min ${secs} s: ${relative(root, mdPath)}, ${relative(root, jsonPath)}`);
+console.log(
+  `\nDone in ${duration(report.durationMs)}: ${relative(root, mdPath)}, ${relative(root, jsonPath)}`,
+);
 process.exit(report.skipped.length === 0 ? 0 : 1);
 
 function writePage(result: BenchReport): void {

@@ -43,6 +43,13 @@ export const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(
 export const seconds = (milliseconds: number) => `${(milliseconds / 1000).toFixed(1)} s`;
 export const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
+/** "9 min 12 s", or "42 s" */
+export function duration(milliseconds: number): string {
+  const total = Math.round(milliseconds / 1000);
+  const minutes = Math.floor(total / 60);
+  return minutes > 0 ? `${minutes} min ${total % 60} s` : `${total} s`;
+}
+
 // ------------------------------------------------------------------ tables
 
 /** A Markdown table; `align` says which columns are numbers (right-aligned). */
@@ -68,11 +75,11 @@ export function barChart(title: string, yLabel: string, bars: { label: string; v
   ].join('\n');
 }
 
-/** 1, 2 or 5 times a power of ten, at or above `value`. */
+/** A round number at or above `value` (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten). */
 export function niceCeiling(value: number): number {
   const power = 10 ** Math.floor(Math.log10(value));
-  const step = [1, 2, 5, 10].find((s) => s * power >= value) ?? 10;
-  return step * power;
+  const step = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((s) => s * power >= value * (1 - 1e-9)) ?? 10;
+  return Number((step * power).toPrecision(6));
 }
 
 // ------------------------------------------------------------------ the page
@@ -112,11 +119,11 @@ export function renderPage(report: BenchReport, explanation: string): string {
 
 function intro(report: BenchReport): string {
   const date = report.startedAt.slice(0, 10);
-  const kind = report.quick
-    ? 'a short smoke run (`npm run bench -- --quick`): too short to trust'
+  const by = report.quick
+    ? 'a short smoke run, `npm run bench -- --quick` (too short to trust the numbers),'
     : '`npm run bench`';
   return (
-    `Measured on ${date} with ${kind}, which took ${seconds(report.durationMs)}, everything on one machine ` +
+    `Measured on ${date} by ${by} in ${duration(report.durationMs)}, everything on one machine ` +
     '(the load generator too). The absolute numbers change from machine to machine and from run to run; ' +
     'compare the numbers of one run with each other: the ratios. Raw results: ' +
     '[benchmarks.json](benchmarks.json). Charts: Mermaid `xychart-beta`, drawn where the repository is browsed.'
@@ -191,7 +198,8 @@ function balancerPart(report: BenchReport): string | undefined {
   const throughput = configurations(runs, 'throughput').map((c) => {
     const cells = ENDPOINTS.flatMap((endpoint) => {
       const run = findRun(runs, c.target, c.replicas, endpoint, 'throughput');
-      return run ? [rate(run.rps), ms(run.p50Ms), ms(run.p99Ms)] : ['–', '–', '–'];
+      const range = run && run.rounds > 1 ? ` (${rate(run.rpsMin)}–${rate(run.rpsMax)})` : '';
+      return run ? [`${rate(run.rps)}${range}`, ms(run.p50Ms), ms(run.p99Ms)] : ['–', '–', '–'];
     });
     const all = ENDPOINTS.map((e) => findRun(runs, c.target, c.replicas, e, 'throughput'));
     return [label(c), ...cells, failures(all)];
@@ -230,7 +238,13 @@ function balancerPart(report: BenchReport): string | undefined {
       'writes a row in PostgreSQL.',
     '',
     `**Throughput**: ${section.connections} connections sending as fast as answers come, ` +
-      `${section.seconds} s per run after a warm-up run. Latency here includes waiting in line.`,
+      `${section.seconds} s per run after a warm-up run. ` +
+      (section.rounds > 1
+        ? `Each number is the median of ${section.rounds} runs, taken in turns with the other paths of the same ` +
+          "replica count so that a change in the machine's other load hits them all; requests/s show the " +
+          'range of the runs in parentheses. '
+        : '') +
+      'Latency here includes waiting in line.',
     '',
     table(['Path', 'GET / req/s', 'p50', 'p99', 'POST /records req/s', 'p50', 'p99', 'Failed'], throughput, [
       false,
@@ -243,8 +257,9 @@ function balancerPart(report: BenchReport): string | undefined {
       true,
     ]),
     '',
-    `**Latency** at a modest, fixed ${section.latencyRate} requests per second for ` +
-      `${section.latencySeconds} s, so that nothing waits in line: the cost of the extra hop itself.`,
+    `**Latency** at a modest, fixed ${section.latencyRate} requests per second ` +
+      `(${section.rounds > 1 ? `${section.rounds} runs of ` : ''}${section.latencySeconds} s), so that nothing ` +
+      'waits in line: the cost of the extra hop itself.',
     '',
     table(['Path', 'GET / p50', 'p99', 'POST /records p50', 'p99', 'Failed'], latency, [
       false,

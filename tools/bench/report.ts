@@ -43,11 +43,8 @@ export type Endpoint = 'GET /' | 'POST /records';
 /** throughput: as many requests as the connections can send; latency: a fixed, modest rate. */
 export type LoadMode = 'throughput' | 'latency';
 
-export interface BalancerRun extends LoadResult {
-  target: Target;
-  replicas: number;
-  endpoint: Endpoint;
-  mode: LoadMode;
+/** One run of the load generator, with what the machine did meanwhile. */
+export interface Round extends LoadResult {
   /** The 1-minute load average when the run started. */
   load1: number;
   /** CPU microseconds per answered request in the proxy's processes (nginx: master and workers); Linux only. */
@@ -56,13 +53,34 @@ export interface BalancerRun extends LoadResult {
   replicasCpuUs?: number;
 }
 
+/**
+ * Several rounds of one measurement, taken in turns with the other
+ * contenders: each number is the median of the rounds' (ok, non2xx, errors
+ * and seconds are sums), and rpsMin/rpsMax show how much the rounds differed.
+ */
+export interface Combined extends Round {
+  rounds: number;
+  rpsMin: number;
+  rpsMax: number;
+}
+
+export interface BalancerRun extends Combined {
+  target: Target;
+  replicas: number;
+  endpoint: Endpoint;
+  mode: LoadMode;
+}
+
 export interface BalancerSection {
   /** Connections of the throughput runs. */
   connections: number;
   /** Length of each measured throughput run (after a warm-up run). */
   seconds: number;
+  /** Measured runs of each contender, taken in turns. */
+  rounds: number;
   /** Requests per second of the latency runs. */
   latencyRate: number;
+  /** Length of each latency run. */
   latencySeconds: number;
   runs: BalancerRun[];
   /** What the run found out on the way (settings seen, things skipped). */

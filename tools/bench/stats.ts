@@ -1,4 +1,5 @@
-// Percentiles of measured times. Tests import this file.
+// Percentiles of measured times, medians of rounds. Tests import this file.
+import type { Combined, Round } from './report.ts';
 
 /**
  * The p-th percentile (0 < p ≤ 100) by the nearest-rank method: the smallest
@@ -32,4 +33,33 @@ export function spread(values: readonly number[]): Spread {
 export function round(value: number, digits = 2): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
+}
+
+/** The median (by nearest rank: one of the values) of each number of the rounds. */
+export function combineRounds(rounds: readonly Round[]): Combined {
+  if (rounds.length === 0) throw new RangeError('no rounds to combine');
+  const median = (pick: (r: Round) => number | undefined) => {
+    const values = rounds.map(pick);
+    return values.every((v) => v !== undefined) ? percentile(values as number[], 50) : undefined;
+  };
+  const sum = (pick: (r: Round) => number) => rounds.reduce((total, r) => total + pick(r), 0);
+  const rps = rounds.map((r) => r.rps);
+  const combined: Combined = {
+    ok: sum((r) => r.ok),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    seconds: round(sum((r) => r.seconds)),
+    rps: median((r) => r.rps) as number,
+    p50Ms: median((r) => r.p50Ms) as number,
+    p99Ms: median((r) => r.p99Ms) as number,
+    load1: round(median((r) => r.load1) as number),
+    rounds: rounds.length,
+    rpsMin: Math.min(...rps),
+    rpsMax: Math.max(...rps),
+  };
+  const proxyCpuUs = median((r) => r.proxyCpuUs);
+  const replicasCpuUs = median((r) => r.replicasCpuUs);
+  if (proxyCpuUs !== undefined) combined.proxyCpuUs = proxyCpuUs;
+  if (replicasCpuUs !== undefined) combined.replicasCpuUs = replicasCpuUs;
+  return combined;
 }
