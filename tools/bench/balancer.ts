@@ -9,6 +9,7 @@
 // loopback), and testing/dns-server.ts answers the names web-1, web-2 and
 // web-4 with the first 1, 2 and 4 of them.
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { startDnsServer } from '../../testing/dns-server.ts';
 import { createTestDatabase } from '../../testing/isolation.ts';
 import { freePort } from '../../testing/services.ts';
@@ -46,7 +47,11 @@ interface Contender {
   target: Target;
   url: string;
   pids: number[];
+  /** Whether it gets latency runs too (the bare proxies do not: they are there for their CPU time). */
+  latency: boolean;
 }
+
+const BARE_PROXY = join(import.meta.dirname, 'bare-proxy.ts');
 
 /** What the proxy says about its replicas at GET /__lb. */
 interface LbView {
@@ -118,9 +123,10 @@ export async function benchBalancer(
       }
       const modes: LoadMode[] = n === 1 ? ['throughput', 'latency'] : ['throughput'];
       for (const mode of modes) {
-        const rounds = contenders.map(() => [] as Round[]);
+        const measured = contenders.filter((c) => mode === 'throughput' || c.latency);
+        const rounds = measured.map(() => [] as Round[]);
         for (let round = 0; round < s.rounds; round++) {
-          for (const [i, c] of contenders.entries()) {
+          for (const [i, c] of measured.entries()) {
             const load1 = loadavg()[0] ?? 0;
             const cpuBefore = [cpuSeconds(c.pids), cpuSeconds(replicaPids)];
             const result =
@@ -147,7 +153,7 @@ export async function benchBalancer(
             });
           }
         }
-        for (const [i, c] of contenders.entries()) {
+        for (const [i, c] of measured.entries()) {
           const what = `${c.target === 'direct' ? 'direct' : `${c.target} → ${replicasText(n)}`}, ${endpoint}`;
           const combined = combineRounds(rounds[i] ?? []);
           check(what, combined, notes);
@@ -166,21 +172,25 @@ export async function benchBalancer(
   };
 
   for (const n of s.replicaCounts) {
-    const contenders: Contender[] =
-      n === 1 ? [{ target: 'direct', url: `http://${ips[0]}:${port}`, pids: [] }] : [];
-    const proxy = await runStage(STAGE, {
-      script: 'src/proxy.ts',
-      env: {
-        PORT: '0',
-        LISTEN_HOST: '127.0.0.1',
-        UPSTREAM_HOST: `web-${n}`,
-        UPSTREAM_DNS: dns.address,
-        UPSTREAM_PORT: String(port),
-      },
-    });
-    contenders.push({ target: 'proxy', url: proxy.url, pids: [proxy.child.pid as number] });
-    const server = nginx.binary
-      ? await startNginx(nginx.binary, {
+    const contenders: Contender[] = [];
+    const stops: (() => Promise<unknown>)[] = [];
+    try {
+      if (n === 1)
+        contenders.push({ target: 'direct', url: `http://${ips[0]}:${port}`, pids: [], latency: true });
+      const proxy = await runStage(STAGE, {
+        script: 'src/proxy.ts',
+        env: {
+          PORT: '0',
+          LISTEN_HOST: '127.0.0.1',
+          UPSTREAM_HOST: `web-${n}`,
+          UPSTREAM_DNS: dns.address,
+          UPSTREAM_PORT: String(port),
+        },
+      });
+      stops.push(() => proxy.stop());
+      contenders.push({ target: 'proxy', url: proxy.url, pids: [proxy.child.pid as number], latency: true });
+      if (nginx.binary) {
+        const server = await startNginx(nginx.binary, {
           host: '127.0.0.1',
           port: await freePort(),
           upstreams: ips.slice(0, n).map((ip) => `${ip}:${port}`),
@@ -189,13 +199,25 @@ export async function benchBalancer(
           readTimeoutS: 10,
           connectTimeoutS: 1,
           maxBodyBytes: 1_048_576,
-        }).catch(async (err) => {
-          await proxy.stop();
-          throw err;
-        })
-      : undefined;
-    if (server) contenders.push({ target: 'nginx', url: server.url, pids: [server.pid] });
-    try {
+        });
+        stops.push(() => server.stop());
+        contenders.push({ target: 'nginx', url: server.url, pids: [server.pid], latency: true });
+      }
+      if (n === 1) {
+        for (const bare of ['http-proxy-3', 'node'] as const) {
+          const forwarder = await runStage(STAGE, {
+            script: BARE_PROXY,
+            env: { BARE: bare, TARGET: `${ips[0]}:${port}` },
+          });
+          stops.push(() => forwarder.stop());
+          contenders.push({
+            target: `bare-${bare}`,
+            url: forwarder.url,
+            pids: [forwarder.child.pid as number],
+            latency: false,
+          });
+        }
+      }
       await measure(n, contenders);
       const view = (await (await fetch(`${proxy.url}/__lb`)).json()) as LbView;
       if (view.replicas.some((r) => r.state !== 'up' || r.failures > 0)) {
@@ -207,7 +229,7 @@ export async function benchBalancer(
         `proxy → ${replicasText(n)}: requests per replica ${view.replicas.map((r) => r.requests).join(', ')}`,
       );
     } finally {
-      await Promise.all([proxy.stop(), server?.stop()]);
+      await Promise.all(stops.map((stop) => stop()));
     }
   }
   return {

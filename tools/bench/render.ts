@@ -161,12 +161,19 @@ function ratiosTable(ratios: Ratio[]): string {
 
 // ------------------------------------------------------------------ 1. load balancer
 
-const TARGETS = ['direct', 'proxy', 'nginx'] as const;
+const TARGETS = ['direct', 'proxy', 'nginx', 'bare-http-proxy-3', 'bare-node'] as const;
+const LABELS = {
+  direct: 'direct',
+  proxy: 'workshop proxy',
+  nginx: 'nginx',
+  'bare-http-proxy-3': 'bare http-proxy-3',
+  'bare-node': 'bare Node http',
+};
 const ENDPOINTS: Endpoint[] = ['GET /', 'POST /records'];
 
 function label(run: Pick<BalancerRun, 'target' | 'replicas'>): string {
   if (run.target === 'direct') return 'direct to 1 replica';
-  return `${run.target === 'proxy' ? 'workshop proxy' : 'nginx'} → ${replicas(run.replicas)}`;
+  return `${LABELS[run.target]} → ${replicas(run.replicas)}`;
 }
 
 function shortLabel(run: Pick<BalancerRun, 'target' | 'replicas'>): string {
@@ -222,7 +229,8 @@ function balancerPart(report: BenchReport): string | undefined {
   ]);
   const hasCpu = runs.some((r) => r.replicasCpuUs !== undefined);
   const charts = ENDPOINTS.map((endpoint) => {
-    const bars = configurations(runs, 'throughput').flatMap((c) => {
+    const drawn = configurations(runs, 'throughput').filter((c) => !c.target.startsWith('bare-'));
+    const bars = drawn.flatMap((c) => {
       const run = findRun(runs, c.target, c.replicas, endpoint, 'throughput');
       return run ? [{ label: shortLabel(c), value: run.rps }] : [];
     });
@@ -234,8 +242,10 @@ function balancerPart(report: BenchReport): string | undefined {
     '',
     "Real processes on loopback: stage 04's `src/server.ts` replicas (each on its own loopback address, " +
       'like containers, with real Redis and PostgreSQL), its `src/proxy.ts`, and nginx as a round-robin ' +
-      'proxy with keep-alive connections to the same replicas. `GET /` counts in Redis; `POST /records` ' +
-      'writes a row in PostgreSQL.',
+      'proxy with keep-alive connections to the same replicas (its configuration: `nginxConfig()` in ' +
+      '[tools/bench/nginx.ts](../tools/bench/nginx.ts)). The proxy finds the replicas through DNS, as in ' +
+      "compose (it has no static list): the tests' small DNS server answers with the replicas' addresses. " +
+      '`GET /` counts in Redis; `POST /records` writes a row in PostgreSQL.',
     '',
     `**Throughput**: ${section.connections} connections sending as fast as answers come, ` +
       `${section.seconds} s per run after a warm-up run. ` +
@@ -286,7 +296,12 @@ function balancerPart(report: BenchReport): string | undefined {
           '',
         ]
       : []),
-    '"proxy N" is the workshop proxy in front of N replicas, "nginx N" nginx in front of the same N.',
+    '"Bare" are two twenty-line proxies of [tools/bench/bare-proxy.ts](../tools/bench/bare-proxy.ts), to ' +
+      "show where the workshop proxy's cost comes from: Node's http module alone, and http-proxy-3 alone " +
+      '(the library the proxy is built on), with keep-alive connections but no balancing, retries, held ' +
+      'bodies or log lines.',
+    '',
+    'In the charts, "proxy N" is the workshop proxy in front of N replicas, "nginx N" nginx in front of the same N.',
     '',
     ...charts.flatMap((chart) => [chart, '']),
     ...notes(section.notes),

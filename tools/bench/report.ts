@@ -38,7 +38,12 @@ export interface LoadResult {
   p99Ms: number;
 }
 
-export type Target = 'direct' | 'proxy' | 'nginx';
+/**
+ * direct: to one replica itself; proxy: the workshop proxy; nginx; and, to
+ * show where the proxy's cost comes from, tools/bench/bare-proxy.ts: Node's
+ * http module alone, and http-proxy-3 alone.
+ */
+export type Target = 'direct' | 'proxy' | 'nginx' | 'bare-node' | 'bare-http-proxy-3';
 export type Endpoint = 'GET /' | 'POST /records';
 /** throughput: as many requests as the connections can send; latency: a fixed, modest rate. */
 export type LoadMode = 'throughput' | 'latency';
@@ -283,11 +288,32 @@ export function computeRatios(report: BenchReport): Ratio[] {
     }
   }
   for (const endpoint of ['GET /', 'POST /records'] as const) {
-    const proxy = findRun(runs, 'proxy', 1, endpoint, 'throughput');
-    const nginx = findRun(runs, 'nginx', 1, endpoint, 'throughput');
+    const at1 = (target: Target) => findRun(runs, target, 1, endpoint, 'throughput');
+    const [proxy, nginx, bareProxy, bareNode] = [
+      at1('proxy'),
+      at1('nginx'),
+      at1('bare-http-proxy-3'),
+      at1('bare-node'),
+    ];
     push(
       `workshop proxy / nginx, CPU time per request, ${endpoint}, 1 replica`,
       ratio(proxy?.proxyCpuUs, nginx?.proxyCpuUs),
+      'x',
+    );
+    push(
+      `bare http-proxy-3 / nginx, requests/s, ${endpoint}, 1 replica`,
+      ratio(bareProxy?.rps, nginx?.rps),
+      '%',
+    );
+    push(`bare Node http / nginx, requests/s, ${endpoint}, 1 replica`, ratio(bareNode?.rps, nginx?.rps), '%');
+    push(
+      `workshop proxy / bare http-proxy-3, CPU time per request, ${endpoint}`,
+      ratio(proxy?.proxyCpuUs, bareProxy?.proxyCpuUs),
+      'x',
+    );
+    push(
+      `bare Node http / nginx, CPU time per request, ${endpoint}`,
+      ratio(bareNode?.proxyCpuUs, nginx?.proxyCpuUs),
       'x',
     );
   }
