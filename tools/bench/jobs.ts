@@ -36,31 +36,16 @@ const RETRY = { attempts: 5, backoffMs: 1000 };
 const BATCH_TIMEOUT_MS = 180_000;
 
 export function jobsSettings(quick: boolean) {
+  // Workers × WORKER_CONCURRENCY.
+  const configs = [
+    [1, 1],
+    [1, 4],
+    [2, 1],
+    [2, 4],
+  ];
   return quick
-    ? {
-        configs: [
-          [1, 1],
-          [1, 4],
-          [2, 1],
-          [2, 4],
-        ],
-        jobs: 100,
-        noopJobs: 300,
-        latencyRate: 20,
-        latencyS: 2,
-      }
-    : {
-        configs: [
-          [1, 1],
-          [1, 4],
-          [2, 1],
-          [2, 4],
-        ],
-        jobs: 1500,
-        noopJobs: 5000,
-        latencyRate: 100,
-        latencyS: 8,
-      };
+    ? { configs, jobs: 100, noopJobs: 300, latencyRate: 20, latencyS: 2 }
+    : { configs, jobs: 2000, noopJobs: 10_000, latencyRate: 100, latencyS: 8 };
 }
 
 export async function benchJobs(ctx: BenchContext): Promise<JobsSection> {
