@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import express from 'express';
 import type { Redis } from 'ioredis';
 import type { Database } from './db.ts';
@@ -14,17 +15,34 @@ export interface Dependencies {
   archive: ArchiveQueue;
   /** The largest body POST /records reads (BODY_LIMIT). */
   bodyLimit?: string;
+  /** The name in X-Served-By (REPLICA_NAME); by default the hostname, in Docker the container id. */
+  replicaName?: string;
 }
 
-export function createApp({ redis, db, archive, bodyLimit = '100kb' }: Dependencies): express.Express {
+export function createApp({
+  redis,
+  db,
+  archive,
+  bodyLimit = '100kb',
+  replicaName = hostname(),
+}: Dependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
+
+  // #region served-by
+  // Several copies (replicas) of this app run behind the load balancer. Every
+  // response says which one answered it, errors included.
+  app.use((_req, res, next) => {
+    res.set('X-Served-By', replicaName);
+    next();
+  });
+  // #endregion served-by
 
   app.get('/', async (_req, res) => {
     // INCR adds one and returns the new value in a single step inside Redis,
     // so two requests at the same moment can never both read 4 and write 5.
     const hits = await redis.incr('hits').catch(redisUnavailable);
-    res.type('text/plain').send(`I have been seen ${hits} times.\n`);
+    res.type('text/plain').send(`I have been seen ${hits} times (replica ${replicaName}).\n`);
   });
 
   app.use(recordsRouter(db, archive, bodyLimit));

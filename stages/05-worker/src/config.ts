@@ -1,8 +1,13 @@
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+
 // Every setting comes from the environment, so the same image runs on a laptop,
 // in compose and in the tests. The defaults are the values that work in compose.
 export interface Config {
   /** The TCP port the HTTP server listens on (0 picks a free one, handy in tests). */
   port: number;
+  /** The address to listen on; empty means every address of the machine (of the container). */
+  host: string;
   /** How long a shutdown may wait for in-flight requests before it cuts them off. */
   shutdownTimeoutMs: number;
   /** Where Redis is. In compose, `redis` is the service name, which is also its host name. */
@@ -11,11 +16,38 @@ export interface Config {
   databaseUrl: string;
   /** The largest request body the records API reads, like `100kb` (what is bigger gets a 413). */
   bodyLimit: string;
+  /** The name this replica gives in X-Served-By. In Docker, the hostname is the container id. */
+  replicaName: string;
   /** How often the worker tries an archive job before it counts as failed. */
   archiveAttempts: number;
   /** The wait before the first retry of a failed archive job; it doubles with each retry. */
   archiveBackoffMs: number;
 }
+
+// #region proxy-config
+/** The load balancer (src/proxy.ts): the same image, another command, settings of its own. */
+export interface ProxyConfig {
+  port: number;
+  host: string;
+  shutdownTimeoutMs: number;
+  /** The name that resolves to every replica: the compose service name. */
+  upstreamHost: string;
+  /** The port the replicas listen on (the same in every container). */
+  upstreamPort: number;
+  /** DNS servers to ask ("ip" or "ip:port"); none means the system's, which in compose is Docker's. */
+  upstreamDns: string[];
+  /** How often to ask DNS again, to notice replicas that came or went. */
+  resolveIntervalMs: number;
+  /** How often to ask a replica that is down whether it answers again. */
+  healthIntervalMs: number;
+  /** How long a replica may stay silent on a request before the client gets a 504. */
+  proxyTimeoutMs: number;
+  /** How long connecting to a replica may take before another one gets the request. */
+  connectTimeoutMs: number;
+  /** The largest request body the proxy takes (it holds bodies, so that it can send them again). */
+  maxBodyBytes: number;
+}
+// #endregion proxy-config
 
 // #region worker-config
 /** The settings of the worker (src/worker.ts), which archives the records. */
@@ -53,14 +85,34 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: readInteger(env, 'PORT', 8080, 0, 65535),
+    host: readText(env, 'LISTEN_HOST', ''),
     shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     redisUrl: readRedisUrl(env),
     databaseUrl: readDatabaseUrl(env),
     bodyLimit: readSize(env, 'BODY_LIMIT', '100kb'),
+    replicaName: readText(env, 'REPLICA_NAME', hostname()),
     archiveAttempts: readInteger(env, 'ARCHIVE_ATTEMPTS', 5, 1, 100),
     archiveBackoffMs: readInteger(env, 'ARCHIVE_BACKOFF_MS', 1000, 0, 3_600_000),
   };
 }
+
+// #region load-proxy-config
+export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConfig {
+  return {
+    port: readInteger(env, 'PORT', 8080, 0, 65535),
+    host: readText(env, 'LISTEN_HOST', ''),
+    shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    upstreamHost: readText(env, 'UPSTREAM_HOST', 'web'),
+    upstreamPort: readInteger(env, 'UPSTREAM_PORT', 8080, 1, 65535),
+    upstreamDns: readDnsServers(env, 'UPSTREAM_DNS'),
+    resolveIntervalMs: readInteger(env, 'RESOLVE_INTERVAL_MS', 2_000, 100, 600_000),
+    healthIntervalMs: readInteger(env, 'HEALTH_INTERVAL_MS', 1_000, 100, 600_000),
+    proxyTimeoutMs: readInteger(env, 'PROXY_TIMEOUT_MS', 10_000, 100, 600_000),
+    connectTimeoutMs: readInteger(env, 'CONNECT_TIMEOUT_MS', 1_000, 100, 600_000),
+    maxBodyBytes: readInteger(env, 'PROXY_MAX_BODY_BYTES', 1_048_576, 0, 1_073_741_824),
+  };
+}
+// #endregion load-proxy-config
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   return {
@@ -83,7 +135,7 @@ export function loadDashboardConfig(env: NodeJS.ProcessEnv = process.env): Dashb
   };
 }
 
-// Three programs read these two: one place for their names and defaults.
+// Four programs read these two: one place for their names and defaults.
 function readRedisUrl(env: NodeJS.ProcessEnv): string {
   return readUrl(env, 'REDIS_URL', 'redis://redis:6379', ['redis:', 'rediss:']);
 }
@@ -95,12 +147,29 @@ function readDatabaseUrl(env: NodeJS.ProcessEnv): string {
   ]);
 }
 
-/** For the entry points (server.ts, worker.ts, ...): the config, or a message and exit 1. */
-export function loadConfigOrExit(): Config;
-export function loadConfigOrExit<T>(load: (env: NodeJS.ProcessEnv) => T): T;
-export function loadConfigOrExit(load: (env: NodeJS.ProcessEnv) => unknown = loadConfig): unknown {
+/** For the entry points (server.ts, migrate.ts): the config, or a message and exit 1. */
+export function loadConfigOrExit(): Config {
+  return orExit(loadConfig);
+}
+
+/** For the load balancer, src/proxy.ts: the same, with its own settings. */
+export function loadProxyConfigOrExit(): ProxyConfig {
+  return orExit(loadProxyConfig);
+}
+
+/** For the worker, src/worker.ts, and its healthcheck. */
+export function loadWorkerConfigOrExit(): WorkerConfig {
+  return orExit(loadWorkerConfig);
+}
+
+/** For the dashboard, src/dashboard.ts. */
+export function loadDashboardConfigOrExit(): DashboardConfig {
+  return orExit(loadDashboardConfig);
+}
+
+function orExit<T>(load: () => T): T {
   try {
-    return load(process.env);
+    return load();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(`Configuration error: ${err.message}`);
@@ -132,6 +201,26 @@ function readPath(env: NodeJS.ProcessEnv, name: string, fallback: string): strin
 }
 
 // #region url
+function readText(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  return env[name]?.trim() || fallback;
+}
+
+function readDnsServers(env: NodeJS.ProcessEnv, name: string): string[] {
+  const servers = readText(env, name, '')
+    .split(',')
+    .map((server) => server.trim())
+    .filter((server) => server !== '');
+  for (const server of servers) {
+    const [ip = '', port] = server.split(':');
+    if (isIP(ip) !== 4 || (port !== undefined && !/^\d{1,5}$/.test(port))) {
+      throw new ConfigError(
+        `${name} must be a comma-separated list of IPv4 addresses (ip or ip:port), got "${server}"`,
+      );
+    }
+  }
+  return servers;
+}
+
 function readUrl(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: string[]): string {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;

@@ -9,11 +9,11 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import express from 'express';
-import { loadConfigOrExit, loadDashboardConfig } from './config.ts';
+import { loadDashboardConfigOrExit } from './config.ts';
 import { ARCHIVE_QUEUE } from './queue.ts';
 import { closeRedis, createRedis } from './redis.ts';
 
-const config = loadConfigOrExit(loadDashboardConfig);
+const config = loadDashboardConfigOrExit();
 // Like web, the dashboard answers people: it fails fast while Redis is away.
 const redis = createRedis(config.redisUrl, 'dashboard');
 await once(redis, 'ready', { signal: AbortSignal.timeout(5000) }).catch(() => {});

@@ -18,7 +18,8 @@ const archive = createArchiveQueue(redis, {
   attempts: config.archiveAttempts,
   backoffMs: config.archiveBackoffMs,
 });
-const server = createApp({ redis, db, archive, bodyLimit: config.bodyLimit }).listen(config.port);
+const app = createApp({ redis, db, archive, bodyLimit: config.bodyLimit, replicaName: config.replicaName });
+const server = app.listen(config.port, config.host);
 await once(server, 'listening');
 console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
 

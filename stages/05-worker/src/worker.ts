@@ -3,13 +3,13 @@
 import { rm } from 'node:fs/promises';
 import { Worker } from 'bullmq';
 import { createArchiver } from './archiver.ts';
-import { loadConfigOrExit, loadWorkerConfig } from './config.ts';
+import { loadWorkerConfigOrExit } from './config.ts';
 import { createDatabase } from './db.ts';
 import { beat, HEARTBEAT_INTERVAL_MS } from './heartbeat.ts';
 import { ARCHIVE_QUEUE, type ArchiveJobData, type ArchiveResult } from './queue.ts';
 import { workerConnection } from './redis.ts';
 
-const config = loadConfigOrExit(loadWorkerConfig);
+const config = loadWorkerConfigOrExit();
 const db = createDatabase(config.databaseUrl, 'worker');
 const archiver = createArchiver({ db, archiveDir: config.archiveDir, stepDelayMs: config.stepDelayMs });
 

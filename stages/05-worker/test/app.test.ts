@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { createTestDatabase, type TestDatabase, testRedisUrl } from '../../../testing/isolation.ts';
@@ -24,7 +25,7 @@ beforeAll(async () => {
   testDatabase = await createTestDatabase();
   db = createDatabase(testDatabase.url);
   archive = createArchiveQueue(redis, { attempts: 1, backoffMs: 0 });
-  app = createApp({ redis, db, archive });
+  app = createApp({ redis, db, archive, replicaName: 'replica-a' });
 });
 afterAll(async () => {
   await archive.close();
@@ -37,15 +38,15 @@ beforeEach(async () => {
   await redis.del('hits');
 });
 
-describe('stage 05: the counter of stage 02', () => {
+describe('stage 05: the counter, which names its replica', () => {
   test('GET / counts the visits in plain text, one per request', async () => {
     const first = await request(app).get('/');
     expect(first.status).toBe(200);
     expect(first.headers['content-type']).toMatch(/^text\/plain/);
-    expect(first.text).toBe('I have been seen 1 times.\n');
+    expect(first.text).toBe('I have been seen 1 times (replica replica-a).\n');
 
     const second = await request(app).get('/');
-    expect(second.text).toBe('I have been seen 2 times.\n');
+    expect(second.text).toBe('I have been seen 2 times (replica replica-a).\n');
     // The count lives in Redis, under the key `hits`.
     expect(await redis.get('hits')).toBe('2');
   });
@@ -53,7 +54,7 @@ describe('stage 05: the counter of stage 02', () => {
   test('carries on from the count that is in Redis', async () => {
     await redis.set('hits', '41');
     const res = await request(app).get('/');
-    expect(res.text).toBe('I have been seen 42 times.\n');
+    expect(res.text).toBe('I have been seen 42 times (replica replica-a).\n');
   });
 
   test('50 requests at the same time get 50 different, consecutive counts', async () => {
@@ -69,7 +70,9 @@ describe('stage 05: the counter of stage 02', () => {
           (await fetch(url, { signal: AbortSignal.timeout(5000) })).text(),
         ),
       );
-      const counts = texts.map((text) => Number(/^I have been seen (\d+) times\.\n$/.exec(text)?.[1]));
+      const counts = texts.map((text) =>
+        Number(/^I have been seen (\d+) times \(replica replica-a\)\.\n$/.exec(text)?.[1]),
+      );
       expect(counts.toSorted((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
       expect(await redis.get('hits')).toBe('50');
     } finally {
@@ -96,6 +99,19 @@ describe('stage 05: the counter of stage 02', () => {
     expect(res.status).toBe(404);
     expect(res.body.error).toBe('No route for POST /');
     expect(await redis.get('hits')).toBeNull();
+  });
+
+  test('every answer names the replica that gave it, in X-Served-By, errors too', async () => {
+    for (const path of ['/', '/healthz', '/nope']) {
+      const res = await request(app).get(path);
+      expect(res.headers['x-served-by']).toBe('replica-a');
+    }
+  });
+
+  test('without a name of its own, a replica goes by its hostname (in Docker: the container id)', async () => {
+    const res = await request(createApp({ redis, db, archive })).get('/');
+    expect(res.headers['x-served-by']).toBe(hostname());
+    expect(res.text).toBe(`I have been seen 1 times (replica ${hostname()}).\n`);
   });
 
   test('the response does not advertise Express', async () => {

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { createTestDatabase, type TestDatabase } from '../../../testing/isolation.ts';
@@ -53,7 +54,7 @@ function get(path: string): Promise<Response> {
 
 describe('stage 05: Redis goes away and comes back', () => {
   test('503 naming redis while it is down, counting again once it is back', async () => {
-    expect(await (await get('/')).text()).toBe('I have been seen 1 times.\n');
+    expect(await (await get('/')).text()).toBe(`I have been seen 1 times (replica ${hostname()}).\n`);
 
     await redisServer.stop();
     // Several requests in a row: every one gets its answer, none waits for a reconnect.
@@ -87,8 +88,8 @@ describe('stage 05: Redis goes away and comes back', () => {
     // Back again, without restarting the app. The test server keeps nothing on
     // disk, so the count starts over.
     await redisServer.start();
-    expect(await eventuallyOk('/')).toBe('I have been seen 1 times.\n');
-    expect(await eventuallyOk('/')).toBe('I have been seen 2 times.\n');
+    expect(await eventuallyOk('/')).toBe(`I have been seen 1 times (replica ${hostname()}).\n`);
+    expect(await eventuallyOk('/')).toBe(`I have been seen 2 times (replica ${hostname()}).\n`);
     expect(await (await get('/healthz')).json()).toEqual({
       status: 'ok',
       dependencies: { redis: 'up', db: 'up' },

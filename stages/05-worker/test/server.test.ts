@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -43,8 +44,12 @@ describe('stage 05: the server process', () => {
   test('counts on the port it prints', async () => {
     const server = await runStage('05-worker', { env: { REDIS_URL: await testRedisUrl(), DATABASE_URL } });
     try {
-      expect(await (await fetch(server.url)).text()).toBe('I have been seen 1 times.\n');
-      expect(await (await fetch(server.url)).text()).toBe('I have been seen 2 times.\n');
+      expect(await (await fetch(server.url)).text()).toBe(
+        `I have been seen 1 times (replica ${hostname()}).\n`,
+      );
+      expect(await (await fetch(server.url)).text()).toBe(
+        `I have been seen 2 times (replica ${hostname()}).\n`,
+      );
       expect(server.output()).toMatch(/redis: connected to 127\.0\.0\.1:\d+/);
     } finally {
       await server.stop();
@@ -139,7 +144,7 @@ describe('stage 05: the server process', () => {
         if (again.status === 200) text = await again.text();
         else await sleep(100);
       }
-      expect(text).toBe('I have been seen 1 times.\n');
+      expect(text).toBe(`I have been seen 1 times (replica ${hostname()}).\n`);
       // ...but the log tells the story in two lines, not one line per attempt.
       expect(server.output().match(/redis: .* is unavailable/g)).toHaveLength(1);
       expect(server.output().match(/redis: connected to/g)).toHaveLength(1);

@@ -1,0 +1,177 @@
+import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { StageProcess } from '../../../testing/stage-process.ts';
+import { Cluster, eventuallyReplica, lbStatus } from './cluster.ts';
+
+// One real replica (127.0.0.2) and, per test, a fake one that misbehaves:
+// a raw TCP server on the same port at another loopback address. Each test
+// has a proxy of its own that sees the real replica and its fake, under a
+// DNS name of its own.
+let cluster: Cluster;
+const TIMEOUT_MS = 1000;
+
+beforeAll(async () => {
+  cluster = await Cluster.start();
+  await cluster.startReplica('127.0.0.2');
+});
+afterAll(() => cluster?.stop());
+
+const address = (ip: string) => `${ip}:${cluster.port}`;
+
+/** A proxy whose service name resolves to the real replica and the fake at `fakeIp`. */
+async function proxyWithFake(fakeIp: string, onConnection: (socket: Socket) => void): Promise<StageProcess> {
+  await cluster.startFake(fakeIp, onConnection);
+  const name = `with-fake-${fakeIp.split('.')[3]}`;
+  cluster.dns.set(name, ['127.0.0.2', fakeIp]);
+  return cluster.startProxy({ UPSTREAM_HOST: name, PROXY_TIMEOUT_MS: String(TIMEOUT_MS) });
+}
+
+/** Reads a request up to the end of its headers, then calls `then`. */
+function afterHeaders(socket: Socket, then: () => void): void {
+  let received = '';
+  socket.on('data', (chunk) => {
+    received += chunk;
+    if (received.includes('\r\n\r\n')) then();
+  });
+  socket.on('error', () => {});
+}
+
+/** Sends `send` until the answer's status is `status`, at most 4 times (two replicas take turns). */
+async function until(status: number, send: () => Promise<Response>): Promise<Response> {
+  for (let i = 0; i < 4; i++) {
+    const res = await send();
+    if (res.status === status) return res;
+    await res.body?.cancel();
+  }
+  throw new Error(`no ${status} in 4 requests`);
+}
+
+describe('stage 05: replicas that misbehave', () => {
+  test('a replica that hangs: 504 naming it after PROXY_TIMEOUT_MS, then it is out of the rotation', async () => {
+    const hung = address('127.0.0.9');
+    const proxy = await proxyWithFake('127.0.0.9', () => {}); // accepts, never answers
+    const res = await until(504, () => fetch(proxy.url, { signal: AbortSignal.timeout(5000) }));
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await res.json()).toEqual({
+      error: `Replica ${hung} did not answer within ${TIMEOUT_MS} ms`,
+      replica: hung,
+    });
+    const seen = (await lbStatus(proxy)).replicas.find((replica) => replica.address === hung);
+    expect(seen).toMatchObject({
+      state: 'down',
+      failures: 1,
+      lastError: `no answer within ${TIMEOUT_MS} ms`,
+    });
+    // Its health probe hangs too, so it stays out: the next requests all go to the real one.
+    for (let i = 0; i < 4; i++) {
+      const next = await fetch(proxy.url, { signal: AbortSignal.timeout(5000) });
+      expect(next.status).toBe(200);
+      expect(next.headers.get('x-served-by')).toBe('replica-2');
+      await next.body?.cancel();
+    }
+    await proxy.stop();
+  });
+
+  test('a replica that drops the connection after it got the request: GET goes to another replica', async () => {
+    const dropper = address('127.0.0.10');
+    const proxy = await proxyWithFake('127.0.0.10', (socket) => afterHeaders(socket, () => socket.destroy()));
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(proxy.url, { signal: AbortSignal.timeout(5000) });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-served-by')).toBe('replica-2');
+      await res.body?.cancel();
+    }
+    const seen = (await lbStatus(proxy)).replicas.find((replica) => replica.address === dropper);
+    expect(seen).toMatchObject({ state: 'down', failures: 1, lastError: 'socket hang up' });
+    expect(proxy.output()).toMatch(/^GET \/ 200 replica-2 127\.0\.0\.2:\d+ \d+ms \(try 2\)$/m);
+    await proxy.stop();
+  });
+
+  test('...but a POST there is a 502 naming the replica: it may have done its work already', async () => {
+    const dropper = address('127.0.0.11');
+    const proxy = await proxyWithFake('127.0.0.11', (socket) => afterHeaders(socket, () => socket.destroy()));
+    const post = () =>
+      fetch(`${proxy.url}/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"once": true}',
+        signal: AbortSignal.timeout(5000),
+      });
+    const res = await until(502, post);
+    expect(await res.json()).toEqual({
+      error: `Replica ${dropper} failed: socket hang up`,
+      replica: dropper,
+    });
+    await proxy.stop();
+  });
+
+  test('a replica that dies in the middle of its answer: the client is cut off too, it does not hang', async () => {
+    const proxy = await proxyWithFake('127.0.0.12', (socket) =>
+      afterHeaders(socket, () => {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nthe first ');
+        setTimeout(() => socket.destroy(), 50);
+      }),
+    );
+    let cutOff = false;
+    for (let i = 0; i < 4 && !cutOff; i++) {
+      const res = await fetch(proxy.url, { signal: AbortSignal.timeout(5000) });
+      // The status line was already out: the body cannot be finished.
+      cutOff = await res.text().then(
+        () => false,
+        (err: Error) => !/timeout|abort/i.test(`${err.name} ${err.message}`),
+      );
+    }
+    expect(cutOff).toBe(true);
+    await eventuallyReplica(proxy, address('127.0.0.12'), (replica) => replica?.state === 'down');
+    expect((await fetch(proxy.url)).status).toBe(200);
+    await proxy.stop();
+  });
+
+  test('clients that hang up in the middle do not hurt the proxy', async () => {
+    const proxy = await proxyWithFake('127.0.0.13', () => {}); // a hung replica, to have requests in flight
+    const port = Number(new URL(proxy.url).port);
+    // 1. A client that hangs up halfway through its request body.
+    const halfway = connect(port, '127.0.0.1');
+    halfway.write('POST /records HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n');
+    halfway.write('Content-Length: 100\r\n\r\n{"half":');
+    // 2. Clients that hang up while their request waits for a replica (the
+    //    hung one), and while it is served by the real one.
+    const waiting = Array.from({ length: 4 }, () => {
+      const socket = connect(port, '127.0.0.1');
+      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      socket.on('error', () => {});
+      return socket;
+    });
+    await sleep(200);
+    halfway.destroy();
+    for (const socket of waiting) socket.destroy();
+    await sleep(TIMEOUT_MS + 200);
+
+    // Still there, still serving, and the hung replica was not blamed for
+    // requests its clients gave up on.
+    expect(proxy.child.exitCode).toBeNull();
+    const res = await fetch(proxy.url, { signal: AbortSignal.timeout(5000) });
+    expect(res.status).toBe(200);
+    const hung = (await lbStatus(proxy)).replicas.find(
+      (replica) => replica.address === address('127.0.0.13'),
+    );
+    expect(hung).toMatchObject({ failures: 0 });
+    expect(proxy.output()).toMatch(/^GET \/ aborted /m);
+    expect(proxy.output()).not.toMatch(/Error|Uncaught/);
+    expect(await proxy.stop()).toBe(0);
+  });
+
+  test('a request body over PROXY_MAX_BODY_BYTES is a 413 from the proxy', async () => {
+    cluster.dns.set('only-real', ['127.0.0.2']);
+    const proxy = await cluster.startProxy({ UPSTREAM_HOST: 'only-real', PROXY_MAX_BODY_BYTES: '1000' });
+    const res = await fetch(`${proxy.url}/records`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'x'.repeat(2000) }),
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: 'Request body is larger than 1000 bytes' });
+    await proxy.stop();
+  });
+});
