@@ -3,7 +3,16 @@
 // holds; these add the archive's promise: every record is archived, once,
 // into a file that holds it, whatever happens to a worker.
 import { performance } from 'node:perf_hooks';
-import { describe, expectEqual, expectJsonError, expectJsonObject, expectStatus, fail } from '../assert.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CheckFailed,
+  describe,
+  expectEqual,
+  expectJsonError,
+  expectJsonObject,
+  expectStatus,
+  fail,
+} from '../assert.ts';
 import type { ComposeProject } from '../compose.ts';
 import { createHttp, type Http, loopbackUrl } from '../http.ts';
 import { seconds, within } from '../poll.ts';
@@ -113,20 +122,39 @@ export async function expectArchived(
   return statuses;
 }
 
-/** `count` new records, `concurrency` POSTs at a time. */
-async function postRecords(http: Http, count: number, concurrency = 1): Promise<Record_[]> {
+/**
+ * `count` new records, `concurrency` POSTs at a time. With `resent`, a POST
+ * that answers 503 ("nothing was stored, try again in a moment") is sent once
+ * more after a second, as its Retry-After says, and what it answered is kept there.
+ */
+async function postRecords(
+  http: Http,
+  count: number,
+  concurrency = 1,
+  resent?: string[],
+): Promise<Record_[]> {
   const records: Record_[] = [];
+  let running = 0;
+  const post = async () => {
+    try {
+      return (await postRecord(http)).record;
+    } catch (err) {
+      if (!resent || !(err instanceof CheckFailed) || !/ answered 503 /.test(err.message)) throw err;
+      resent.push(err.message);
+      await sleep(1000);
+      return (await postRecord(http)).record;
+    }
+  };
   const client = async () => {
     while (records.length + running < count) {
       running++;
       try {
-        records.push((await postRecord(http)).record);
+        records.push(await post());
       } finally {
         running--;
       }
     }
   };
-  let running = 0;
   await Promise.all(Array.from({ length: concurrency }, client));
   return records.sort((a, b) => a.id - b.id);
 }
@@ -380,7 +408,8 @@ export default {
           const victim = workers.at(-1);
           if (!victim || workers.length < 2) fail(`${workers.length} worker container(s) run, expected 2`);
           const t0 = performance.now();
-          const records = await postRecords(http, BURST.records, BURST.concurrency);
+          const resent: string[] = [];
+          const records = await postRecords(http, BURST.records, BURST.concurrency, resent);
           const ids = records.map((r) => r.id);
           // The kill: once the first record is archived, with the rest in the queue or in hand.
           const first = await within(ARCHIVE_MS, async () => {
@@ -408,7 +437,8 @@ export default {
             `${ids.length} records posted; ${victim.name} killed once the first was archived; ` +
             `${found} archives found, ${duplicates.length} duplicates, ${missing.length} missing; ` +
             `${stalled} job(s) of the killed worker taken up again (stalled); ${temporary} temporary ` +
-            `file(s) left; all archived ${seconds(archivedMs)} after the first POST`;
+            `file(s) left; all archived ${seconds(archivedMs)} after the first POST` +
+            (resent.length > 0 ? `; ${resent.length} POST(s) sent again after a 503: ${resent[0]}` : '');
           if (duplicates.length > 0)
             fail(`${numbers}. Written more than once: records ${duplicates.join(', ')}`);
           if (missing.length > 0) fail(`${numbers}. No file for records ${missing.join(', ')}`);
