@@ -23,7 +23,7 @@ import { expectRecord, postRecord, type Record_ } from './03-db.ts';
 /** Records posted by the archive check: a few, so that both workers get some. */
 const RECORDS = 6;
 /** An empty queue archives a record in milliseconds; a busy one (a class of 20) in seconds. */
-const ARCHIVE_MS = 30_000;
+const ARCHIVE_MS = 20_000;
 /** The worker-killed step: each job's 4 steps slowed down so the kill lands in the middle of the burst. */
 const BURST = { records: 40, concurrency: 8, stepDelayMs: 250, archiveMs: 120_000 };
 /** The dashboard's port, as compose.yaml publishes it (on 127.0.0.1): the variable, and its default. */
@@ -257,9 +257,7 @@ export default {
       logs: ['worker'],
       name: 'an archive file inflates (zlib) to the record, as GET /records/:id gives it',
       docker: true,
-      hint:
-        'The worker writes the zlib (deflate) of the JSON of {"id", "data"} (src/archiver.ts, ' +
-        'src/archive-file.ts). `docker compose logs worker`.',
+      hint: `${ARCHIVE_HINT} The file is the zlib (deflate) of the JSON of {"id", "data"} (src/archiver.ts, src/archive-file.ts).`,
       async run({ http, compose }) {
         const [record] = await postRecords(http, 1);
         if (!record) fail('no record was created');
