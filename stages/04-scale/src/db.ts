@@ -6,6 +6,7 @@ import {
   type ModelStatic,
   Sequelize,
 } from 'sequelize';
+import pg from 'pg';
 import { DependencyDownError } from './errors.ts';
 
 /** What a client may store: any JSON object. */
@@ -38,6 +39,7 @@ export interface Database {
 export function createDatabase(url: string, applicationName = 'web'): Database {
   const sequelize = new Sequelize(url, {
     dialect: 'postgres',
+    dialectModule: { ...pg, Client: GuardedClient },
     logging: false,
     pool: {
       max: 10,
@@ -112,4 +114,17 @@ function isOutage(err: unknown): boolean {
 function describe(url: string): string {
   const { hostname, port, pathname } = new URL(url);
   return `${hostname}:${port || 5432}${pathname}`;
+}
+
+/**
+ * A connection that Postgres drops while it is being opened (say, the server
+ * shuts down at that moment) can report the error before Sequelize has put
+ * its own listener on it, and an 'error' event that nobody hears ends the
+ * process. This listener, there from the start, makes it one more failed query.
+ */
+class GuardedClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', () => {});
+  }
 }
