@@ -1,3 +1,4 @@
+import pg from 'pg';
 import {
   ConnectionError,
   DatabaseError,
@@ -6,7 +7,6 @@ import {
   type ModelStatic,
   Sequelize,
 } from 'sequelize';
-import pg from 'pg';
 import { DependencyDownError } from './errors.ts';
 
 /** What a client may store: any JSON object. */
