@@ -100,6 +100,11 @@ export function createForwarder(pool: ReplicaPool, config: ProxyConfig, events: 
   function forward(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     res.once('close', () => logLine(req, res, attempts.get(req), performance.now() - started));
+    // Most requests (GET, DELETE) have no body: nothing to read or hold, off they go.
+    if (!hasBody(req)) {
+      tryNext(req, res, null, new Set());
+      return;
+    }
     readBody(req, config.maxBodyBytes).then(
       (body) => {
         if (body === undefined) {
@@ -116,7 +121,13 @@ export function createForwarder(pool: ReplicaPool, config: ProxyConfig, events: 
   }
 
   // #region try-next
-  function tryNext(req: IncomingMessage, res: ServerResponse, body: Buffer, tried: Set<Replica>): void {
+  /** `body`: the request body we hold, or null for a request without one. */
+  function tryNext(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer | null,
+    tried: Set<Replica>,
+  ): void {
     const replica = pool.next(tried);
     if (!replica) {
       noReplicaLeft(res, tried);
@@ -127,8 +138,10 @@ export function createForwarder(pool: ReplicaPool, config: ProxyConfig, events: 
     attempts.set(req, attempt);
 
     const target = { host: replica.host, port: replica.port };
-    // A fresh stream of the same body for every try.
-    const buffer = Readable.from(body.length > 0 ? [body] : []);
+    // A fresh stream of the body we hold for every try. Without a body, the
+    // first try streams the (empty) request itself; a retry, an empty stream.
+    const buffer =
+      body === null && attempt.number === 1 ? undefined : Readable.from(body?.length ? [body] : []);
     proxy.web(req, res, { target, buffer }, (err: NodeJS.ErrnoException) => {
       // The client hung up: nobody to answer, and not the replica's fault.
       if (res.destroyed || req.socket.destroyed) return;
@@ -167,7 +180,13 @@ export function createForwarder(pool: ReplicaPool, config: ProxyConfig, events: 
     });
   }
 
-  return { forward, close: () => agent.destroy() };
+  return {
+    forward,
+    close: () => {
+      flushLog();
+      agent.destroy();
+    },
+  };
 }
 
 /**
@@ -197,12 +216,28 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   });
 }
 
+/** Whether a body follows the request's headers (RFC 9112, 6.3). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 /** One line per request: what, how it ended, which replica, how long, which try. */
 function logLine(req: IncomingMessage, res: ServerResponse, attempt: Attempt | undefined, ms: number): void {
   const status = res.writableFinished ? res.statusCode : 'aborted';
   const replica = attempt ? `${attempt.replica.name ?? '?'} ${attempt.replica.address}` : '- -';
   const tries = attempt && attempt.number > 1 ? ` (try ${attempt.number})` : '';
-  console.log(`${req.method} ${req.url} ${status} ${replica} ${Math.round(ms)}ms${tries}`);
+  // Written once per turn of the event loop, all lines together: under load
+  // that is one write to stdout for dozens of requests instead of one each.
+  if (logLines.length === 0) setImmediate(flushLog);
+  logLines.push(`${req.method} ${req.url} ${status} ${replica} ${Math.round(ms)}ms${tries}\n`);
+}
+
+let logLines: string[] = [];
+function flushLog(): void {
+  if (logLines.length === 0) return;
+  process.stdout.write(logLines.join(''));
+  logLines = [];
 }
 
 /** A replica as a client sees it: its name once known, else its address. */
