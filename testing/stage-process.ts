@@ -1,7 +1,7 @@
 // Runs a stage's real entry point (src/server.ts and friends) as a child
 // process, the way `node src/server.ts` runs it in the container.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** The repository's root: the nearest folder upwards that holds jest.config.js. */
@@ -36,6 +36,11 @@ export interface RunOptions {
   script?: string;
   /** The line that means "ready"; its first group, if any, is the port. */
   ready?: RegExp;
+  /**
+   * Write stdout and stderr straight into this file instead of a pipe to us:
+   * for a process under load (benchmarks), whose log we must not pay for.
+   */
+  logFile?: string;
 }
 
 const children = new Set<ChildProcess>();
@@ -45,12 +50,14 @@ process.once('exit', () => {
 
 /** Starts a process of the stage and waits until it is ready (or has died). */
 export function runStage(stage: string, options: RunOptions = {}): Promise<StageProcess> {
-  const { script = 'src/server.ts', ready = /listening on http:\/\/localhost:(\d+)/ } = options;
+  const { script = 'src/server.ts', ready = /listening on http:\/\/localhost:(\d+)/, logFile } = options;
+  const log = logFile === undefined ? undefined : openSync(logFile, 'a');
   const child = spawn(process.execPath, [script], {
     cwd: stageDir(stage),
     env: { ...process.env, PORT: '0', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', log ?? 'pipe', log ?? 'pipe'],
   });
+  if (log !== undefined) closeSync(log); // the child has its own copy
   children.add(child);
   let output = '';
   const exited = new Promise<number | string>((resolve) => {
@@ -61,7 +68,7 @@ export function runStage(stage: string, options: RunOptions = {}): Promise<Stage
   });
   const process_: Omit<StageProcess, 'url'> = {
     child,
-    output: () => output,
+    output: () => (logFile === undefined ? output : readFileSync(logFile, 'utf8')),
     exited,
     stop: (signal = 'SIGTERM') => {
       child.kill(signal);
@@ -72,6 +79,7 @@ export function runStage(stage: string, options: RunOptions = {}): Promise<Stage
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
+      clearInterval(poll);
       reject(new Error(`${stage}/${script} was not ready after 15 s. Output:\n${output}`));
     }, 15_000);
     let isReady = false;
@@ -90,9 +98,21 @@ export function runStage(stage: string, options: RunOptions = {}): Promise<Stage
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
+    // Written to a file: read it until the ready line is there.
+    const poll =
+      logFile === undefined
+        ? undefined
+        : setInterval(() => {
+            output = '';
+            onData(readFileSync(logFile));
+            if (isReady) clearInterval(poll);
+          }, 50);
     exited.then((code) => {
+      clearInterval(poll);
       clearTimeout(timer);
-      reject(new Error(`${stage}/${script} exited (${code}) before it was ready. Output:\n${output}`));
+      reject(
+        new Error(`${stage}/${script} exited (${code}) before it was ready. Output:\n${process_.output()}`),
+      );
     });
   });
 }

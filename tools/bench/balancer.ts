@@ -8,14 +8,15 @@
 // address of its own (127.0.0.2, 127.0.0.3, ...: on Linux all of 127/8 is
 // loopback), and testing/dns-server.ts answers the names web-1, web-2 and
 // web-4 with the first 1, 2 and 4 of them.
-import { loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDnsServer } from '../../testing/dns-server.ts';
 import { createTestDatabase } from '../../testing/isolation.ts';
 import { freePort } from '../../testing/services.ts';
 import { runStage, runStageToExit, type StageProcess } from '../../testing/stage-process.ts';
 import type { BenchContext } from './context.ts';
-import { cpuSeconds, perRequestUs } from './cpu.ts';
+import { cpuSeconds, perRequestUs, pinApart } from './cpu.ts';
 import { runLoad } from './load.ts';
 import { findNginx, startNginx } from './nginx.ts';
 import { ms, rate } from './render.ts';
@@ -100,20 +101,23 @@ export async function benchBalancer(
   ctx.onCleanup(() => dns.close());
   for (const n of s.replicaCounts) dns.set(`web-${n}`, ips.slice(0, n));
 
+  const logDir = mkdtempSync(join(tmpdir(), 'workshop-bench-'));
+  ctx.onCleanup(() => rmSync(logDir, { recursive: true, force: true }));
   const nginx = await findNginx(options.install, log);
   if (!nginx.binary) notes.push(`nginx was not measured: ${nginx.why}`);
 
   const runs: BalancerRun[] = [];
   const replicaPids = replicas.map((r) => r.child.pid as number);
+  let ownCoreSkipped = false;
   /** Measures the contenders in turns, round after round: a change in the machine's other load hits them all. */
-  const measure = async (n: number, contenders: Contender[]) => {
+  const measure = async (n: number, contenders: Contender[], modes: LoadMode[]) => {
     for (const endpoint of ['GET /', 'POST /records'] as Endpoint[]) {
       const request = (url: string) =>
         endpoint === 'GET /'
           ? { url: `${url}/` }
           : { url: `${url}/records`, method: 'POST' as const, json: RECORD };
       // Warm-up: the JIT compiles the hot paths, the connection pools fill.
-      for (const c of contenders) {
+      for (const c of modes.includes('throughput') ? contenders : []) {
         await runLoad({
           ...request(c.url),
           connections: s.connections,
@@ -121,29 +125,36 @@ export async function benchBalancer(
           maxRequests: 1_000_000,
         });
       }
-      const modes: LoadMode[] = n === 1 ? ['throughput', 'latency'] : ['throughput'];
       for (const mode of modes) {
-        const measured = contenders.filter((c) => mode === 'throughput' || c.latency);
+        const measured = contenders.filter((c) => mode !== 'latency' || c.latency);
         const rounds = measured.map(() => [] as Round[]);
         for (let round = 0; round < s.rounds; round++) {
           for (const [i, c] of measured.entries()) {
+            // own-core: the proxy on a CPU of its own, everything else on the other(s).
+            const pinned = mode === 'own-core' ? pinApart(c.pids) : undefined;
+            if (pinned && 'why' in pinned) {
+              if (!ownCoreSkipped) notes.push(`No runs with the proxy on a core of its own: ${pinned.why}`);
+              ownCoreSkipped = true;
+              return;
+            }
             const load1 = loadavg()[0] ?? 0;
             const cpuBefore = [cpuSeconds(c.pids), cpuSeconds(replicaPids)];
-            const result =
-              mode === 'throughput'
-                ? await runLoad({
-                    ...request(c.url),
-                    connections: s.connections,
-                    seconds: s.seconds,
-                    maxRequests: 1_000_000,
-                  })
-                : await runLoad({
+            const result = await runLoad(
+              mode === 'latency'
+                ? {
                     ...request(c.url),
                     connections: 2,
                     rate: s.latencyRate,
                     seconds: s.latencyS,
                     maxRequests: s.latencyRate * s.latencyS,
-                  });
+                  }
+                : {
+                    ...request(c.url),
+                    connections: s.connections,
+                    seconds: s.seconds,
+                    maxRequests: 1_000_000,
+                  },
+            ).finally(() => pinned?.restore());
             rounds[i]?.push({
               ...result,
               load1,
@@ -179,6 +190,8 @@ export async function benchBalancer(
         contenders.push({ target: 'direct', url: `http://${ips[0]}:${port}`, pids: [], latency: true });
       const proxy = await runStage(STAGE, {
         script: 'src/proxy.ts',
+        // Its log line per request goes into a file, as nginx's access log does.
+        logFile: join(logDir, `proxy-${n}.log`),
         env: {
           PORT: '0',
           LISTEN_HOST: '127.0.0.1',
@@ -218,7 +231,14 @@ export async function benchBalancer(
           });
         }
       }
-      await measure(n, contenders);
+      await measure(n, contenders, n === 1 ? ['throughput', 'latency'] : ['throughput']);
+      // Again, with the proxy (or nginx) on a core of its own: can it keep up
+      // with what the replicas serve, when it does not share their CPUs?
+      await measure(
+        n,
+        contenders.filter((c) => c.target === 'proxy' || c.target === 'nginx'),
+        ['own-core'],
+      );
       const view = (await (await fetch(`${proxy.url}/__lb`)).json()) as LbView;
       if (view.replicas.some((r) => r.state !== 'up' || r.failures > 0)) {
         notes.push(

@@ -78,6 +78,8 @@ function sampleReport(): BenchReport {
         run({ target: 'direct', mode: 'latency', p50Ms: 0.5 }),
         run({ target: 'proxy', mode: 'latency', p50Ms: 1.75 }),
         run({ target: 'nginx', mode: 'latency', p50Ms: 0.6 }),
+        run({ target: 'proxy', mode: 'own-core', rps: 3900 }),
+        run({ target: 'nginx', mode: 'own-core', rps: 4000 }),
       ],
     },
     jobs: {
@@ -181,6 +183,15 @@ describe('ratios of one run', () => {
     expect(find('workshop proxy / nginx, CPU time per request, GET /').value).toBe(6);
   });
 
+  test('the same with the proxy on a core of its own, apart from the replicas', () => {
+    expect(find('workshop proxy / nginx, requests/s, GET /, 1 replica, cores shared').value).toBe(0.5);
+    expect(
+      find('workshop proxy / nginx, requests/s, GET /, 1 replica, proxy on a core of its own'),
+    ).toMatchObject({ value: 0.975, goal: { met: true } });
+    // Only 1 replica was measured that way: no ratio for 2.
+    expect(ratios.some((r) => r.what.endsWith('2 replicas, proxy on a core of its own'))).toBe(false);
+  });
+
   test('the p50 latency the proxy adds over going direct, with the 1 ms goal', () => {
     const added = find('workshop proxy − direct, p50 latency, GET /');
     expect(added.value).toBeCloseTo(1.25);
@@ -264,8 +275,13 @@ describe('the page', () => {
     expect(page).toContain('| CPU | 2 cores (Test CPU) |');
     expect(page).toContain('Measured on 2026-01-02 by `npm run bench` in 10 min 0 s,');
     expect(page).toContain(
-      '| workshop proxy / nginx, requests/s, GET /, 1 replica | 50 % | ≥ 90 % ✗ missed |',
+      '| workshop proxy / nginx, requests/s, GET /, 1 replica, cores shared | 50 % | ≥ 90 % ✗ missed |',
     );
+    expect(page).toContain(
+      '| workshop proxy / nginx, requests/s, GET /, 1 replica, proxy on a core of its own | 98 % | ≥ 90 % ✓ met |',
+    );
+    expect(page).toContain('**The proxy on a core of its own.**');
+    expect(page).toContain('title "GET /: requests per second, proxy on a core of its own"');
     expect(page).toMatch(/\| direct to 1 replica \| 5,000 \| 1\.00 ms \| 5\.00 ms \|/);
     expect(page).toContain('| 01-app | 210.0 MB | +10.0 MB | 10.0 s | 1.0 s | 10 % |');
     expect(page).toContain('- startup: no Docker');

@@ -202,15 +202,24 @@ function balancerPart(report: BenchReport): string | undefined {
   const section = report.balancer;
   if (!section) return undefined;
   const { runs } = section;
-  const throughput = configurations(runs, 'throughput').map((c) => {
-    const cells = ENDPOINTS.flatMap((endpoint) => {
-      const run = findRun(runs, c.target, c.replicas, endpoint, 'throughput');
-      const range = run && run.rounds > 1 ? ` (${rate(run.rpsMin)}–${rate(run.rpsMax)})` : '';
-      return run ? [`${rate(run.rps)}${range}`, ms(run.p50Ms), ms(run.p99Ms)] : ['–', '–', '–'];
+  const throughputRows = (mode: LoadMode) =>
+    configurations(runs, mode).map((c) => {
+      const cells = ENDPOINTS.flatMap((endpoint) => {
+        const run = findRun(runs, c.target, c.replicas, endpoint, mode);
+        const range = run && run.rounds > 1 ? ` (${rate(run.rpsMin)}–${rate(run.rpsMax)})` : '';
+        return run ? [`${rate(run.rps)}${range}`, ms(run.p50Ms), ms(run.p99Ms)] : ['–', '–', '–'];
+      });
+      const all = ENDPOINTS.map((e) => findRun(runs, c.target, c.replicas, e, mode));
+      return [label(c), ...cells, failures(all)];
     });
-    const all = ENDPOINTS.map((e) => findRun(runs, c.target, c.replicas, e, 'throughput'));
-    return [label(c), ...cells, failures(all)];
-  });
+  const throughputTable = (mode: LoadMode) =>
+    table(
+      ['Path', 'GET / req/s', 'p50', 'p99', 'POST /records req/s', 'p50', 'p99', 'Failed'],
+      throughputRows(mode),
+      [false, true, true, true, true, true, true, true],
+    );
+  const throughput = throughputRows('throughput');
+  const ownCore = throughputRows('own-core');
   const latency = configurations(runs, 'latency').map((c) => {
     const cells = ENDPOINTS.flatMap((endpoint) => {
       const run = findRun(runs, c.target, c.replicas, endpoint, 'latency');
@@ -228,14 +237,15 @@ function balancerPart(report: BenchReport): string | undefined {
     }),
   ]);
   const hasCpu = runs.some((r) => r.replicasCpuUs !== undefined);
-  const charts = ENDPOINTS.map((endpoint) => {
-    const drawn = configurations(runs, 'throughput').filter((c) => !c.target.startsWith('bare-'));
-    const bars = drawn.flatMap((c) => {
-      const run = findRun(runs, c.target, c.replicas, endpoint, 'throughput');
-      return run ? [{ label: shortLabel(c), value: run.rps }] : [];
-    });
-    return bars.length > 0 ? barChart(`${endpoint}: requests per second`, 'requests/s', bars) : '';
-  });
+  const charts = (mode: LoadMode, title: string) =>
+    ENDPOINTS.map((endpoint) => {
+      const drawn = configurations(runs, mode).filter((c) => !c.target.startsWith('bare-'));
+      const bars = drawn.flatMap((c) => {
+        const run = findRun(runs, c.target, c.replicas, endpoint, mode);
+        return run ? [{ label: shortLabel(c), value: run.rps }] : [];
+      });
+      return bars.length > 0 ? barChart(`${endpoint}: requests per second${title}`, 'requests/s', bars) : '';
+    }).filter((chart) => chart !== '');
   return [
     '',
     '## 1. The load balancer',
@@ -256,17 +266,19 @@ function balancerPart(report: BenchReport): string | undefined {
         : '') +
       'Latency here includes waiting in line.',
     '',
-    table(['Path', 'GET / req/s', 'p50', 'p99', 'POST /records req/s', 'p50', 'p99', 'Failed'], throughput, [
-      false,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-    ]),
+    throughput.length > 0 ? throughputTable('throughput') : 'No throughput runs.',
     '',
+    ...(ownCore.length > 0
+      ? [
+          '**The proxy on a core of its own.** The same throughput runs, with the proxy (or nginx) on one CPU ' +
+            'by itself and everything else (the replicas, Redis, PostgreSQL and the load generator) on the ' +
+            "other: as if it ran on a machine of its own, as load balancers do. The replicas' side is now " +
+            'the limit, and the question is whether the proxy keeps up with it.',
+          '',
+          throughputTable('own-core'),
+          '',
+        ]
+      : []),
     `**Latency** at a modest, fixed ${section.latencyRate} requests per second ` +
       `(${section.rounds > 1 ? `${section.rounds} runs of ` : ''}${section.latencySeconds} s), so that nothing ` +
       'waits in line: the cost of the extra hop itself.',
@@ -303,7 +315,10 @@ function balancerPart(report: BenchReport): string | undefined {
     '',
     'In the charts, "proxy N" is the workshop proxy in front of N replicas, "nginx N" nginx in front of the same N.',
     '',
-    ...charts.flatMap((chart) => [chart, '']),
+    ...[
+      ...charts('throughput', ', cores shared'),
+      ...charts('own-core', ', proxy on a core of its own'),
+    ].flatMap((chart) => [chart, '']),
     ...notes(section.notes),
   ].join('\n');
 }
