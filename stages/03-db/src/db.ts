@@ -100,14 +100,26 @@ export function createDatabase(url: string, applicationName = 'web'): Database {
 function isOutage(err: unknown): boolean {
   // Refused, unknown host, no free connection in time, ...
   if (err instanceof ConnectionError) return true;
-  if (err instanceof DatabaseError) {
-    const code = (err.parent as { code?: unknown }).code;
-    // No SQLSTATE code: the client itself lost the connection or gave up
-    // waiting. 08: connection exception; 53: out of connections or memory;
-    // 57: the server shuts down, or cancelled the query (statement_timeout).
-    return code === undefined || /^(08|53|57)/.test(String(code));
-  }
-  return false;
+  // Sequelize wraps what the driver says about our queries (as `parent`)...
+  if (err instanceof DatabaseError) return isLostServer(err.parent);
+  // ...but not about the statements it sends itself on a new connection (SET
+  // TIME ZONE ...): a connection that breaks then reaches us as the driver's error.
+  return isFromDriver(err) && isLostServer(err);
+}
+
+/** An error of pg's: one that Postgres sent, or the client's own about its connection. */
+function isFromDriver(err: unknown): boolean {
+  if (err instanceof pg.DatabaseError) return true;
+  const ownMessage = /^(Connection terminated|Client has encountered a connection error|Query read timeout)/;
+  return err instanceof Error && ownMessage.test(err.message);
+}
+
+function isLostServer(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  // No SQLSTATE code: the client itself lost the connection or gave up
+  // waiting. 08: connection exception; 53: out of connections or memory;
+  // 57: the server shuts down, or cancelled the query (statement_timeout).
+  return code === undefined || /^(08|53|57)/.test(String(code));
 }
 
 /** host:port/database, without the user and password: for the logs. */

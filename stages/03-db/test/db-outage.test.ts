@@ -1,4 +1,6 @@
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { testRedisUrl } from '../../../testing/isolation.ts';
 import { startPostgres, type TestServer } from '../../../testing/services.ts';
 import { runStage, runStageToExit } from '../../../testing/stage-process.ts';
@@ -20,11 +22,14 @@ afterAll(async () => {
 
 const DB_DOWN = { error: 'The database is unavailable; try again in a moment', dependency: 'db' };
 
+/** The stage's web process, with its Postgres at `databaseUrl`. */
+async function startApp(databaseUrl: string) {
+  return runStage('03-db', { env: { DATABASE_URL: databaseUrl, REDIS_URL: await testRedisUrl() } });
+}
+
 describe('stage 03: Postgres goes away and comes back', () => {
   test('503 naming db while it is down, the counter still counts, and all works again once it is back', async () => {
-    const server = await runStage('03-db', {
-      env: { DATABASE_URL: postgres.url, REDIS_URL: await testRedisUrl() },
-    });
+    const server = await startApp(postgres.url);
     // The app answers within a second. A client that waits 3 s and then gives
     // up turns a hang into a failed test (instead of a test that never ends).
     const call = (path: string, init: RequestInit = {}) =>
@@ -82,4 +87,101 @@ describe('stage 03: Postgres goes away and comes back', () => {
       expect(await server.stop()).toBe(0);
     }
   });
+
+  // The moment when a shutdown can hit a connection that Sequelize has not yet
+  // put its 'error' listener on: without GuardedClient (db.ts), this ends the process.
+  test('a connection dropped just as it opens is a 503, not a crash; the next request opens a good one', async () => {
+    const proxy = await startDroppingProxy(new URL(postgres.url));
+    const server = await startApp(proxy.url);
+    // A request that gets no answer at all shows what the app printed (say, its crash).
+    const call = (path: string) =>
+      fetch(`${server.url}${path}`, { signal: AbortSignal.timeout(3000) }).catch((err) => {
+        throw new Error(`GET ${path}: ${err.message}. The app's output:\n${server.output()}`);
+      });
+    try {
+      // One request at a time: the pool is empty, so each opens a connection.
+      proxy.state.drops = 3;
+      for (let i = 0; i < 3; i++) {
+        const res = await call('/records');
+        expect(res.status).toBe(503);
+        expect(await res.json()).toEqual(DB_DOWN);
+      }
+      expect(proxy.state.dropped).toBe(3);
+      expect((await call('/records')).status).toBe(200);
+      expect((await call('/healthz')).status).toBe(200);
+      expect(server.child.exitCode).toBeNull();
+      expect(server.output().match(/db: .* is unavailable/g)).toHaveLength(1);
+    } finally {
+      await server.stop();
+      await proxy.close();
+    }
+  });
 });
+
+/**
+ * A TCP proxy in front of Postgres that can drop connections at the worst
+ * moment: just as they are ready. For each of the next `drops` connections it
+ * holds back what the server says until the server reports "ready for query",
+ * has Postgres terminate that backend (`pg_terminate_backend`, the way a
+ * shutdown does), and then passes everything on in a single write: the
+ * client reads "ready" and "terminating connection" (57P01) in one go, before
+ * the code that opened the connection has had a chance to look at it.
+ */
+async function startDroppingProxy(target: URL) {
+  const admin = new pg.Client({ connectionString: target.toString(), application_name: 'test-admin' });
+  await admin.connect();
+  const state = { drops: 0, dropped: 0 };
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      socket.on('error', () => {});
+    }
+    client.once('close', () => upstream.destroy());
+    upstream.once('close', () => client.destroy());
+    client.pipe(upstream);
+    if (state.drops === 0) {
+      upstream.pipe(client);
+      return;
+    }
+    state.drops--;
+    // Hold back all the server says, reading its messages (a type byte, then
+    // a 4-byte length that counts itself) to find its pid and "ready".
+    let held = Buffer.alloc(0);
+    let offset = 0;
+    let pid: number | undefined;
+    let ready = false;
+    upstream.on('data', (chunk: Buffer) => {
+      held = Buffer.concat([held, chunk]);
+      while (!ready && held.length >= offset + 5) {
+        const type = String.fromCharCode(held[offset] as number);
+        const length = held.readInt32BE(offset + 1);
+        if (held.length < offset + 1 + length) break;
+        if (type === 'K') pid = held.readInt32BE(offset + 5);
+        if (type === 'Z') {
+          ready = true;
+          admin.query('SELECT pg_terminate_backend($1)', [pid]).catch(() => {});
+        }
+        offset += 1 + length;
+      }
+    });
+    upstream.once('end', () => {
+      state.dropped++;
+      client.end(held);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target);
+  url.port = String((server.address() as AddressInfo).port);
+  return {
+    url: url.toString(),
+    state,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+      await admin.end();
+    },
+  };
+}
