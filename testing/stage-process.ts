@@ -51,7 +51,7 @@ process.once('exit', () => {
 /** Starts a process of the stage and waits until it is ready (or has died). */
 export function runStage(stage: string, options: RunOptions = {}): Promise<StageProcess> {
   const { script = 'src/server.ts', ready = /listening on http:\/\/localhost:(\d+)/, logFile } = options;
-  const log = logFile === undefined ? undefined : openSync(logFile, 'a');
+  const log = logFile === undefined ? undefined : openSync(logFile, 'w');
   const child = spawn(process.execPath, [script], {
     cwd: stageDir(stage),
     env: { ...process.env, PORT: '0', ...options.env },
