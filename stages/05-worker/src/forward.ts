@@ -53,8 +53,12 @@ interface Attempt {
 
 export function createForwarder(pool: ReplicaPool, config: ProxyConfig, events: ReplicaEvents): Forwarder {
   // Keep-alive: connections to the replicas stay open between requests, so a
-  // request does not pay for a new TCP connection each time.
-  const agent = new Agent({ keepAlive: true });
+  // request does not pay for a new TCP connection each time. A replica closes
+  // a connection that was idle for 5 s (its Keep-Alive: timeout=5 header says
+  // so), and a request sent on it at that moment fails. The agent closes idle
+  // connections a second before the replica would, but only if it has a
+  // timeout of its own to shorten: hence `timeout`.
+  const agent = new Agent({ keepAlive: true, timeout: 60_000 });
   const proxy = createProxyServer({
     agent,
     // X-Forwarded-For and friends: the replica learns who the client was.

@@ -161,6 +161,31 @@ describe('stage 05: replicas that misbehave', () => {
     expect(await proxy.stop()).toBe(0);
   });
 
+  test('the proxy closes a kept-alive connection before the replica said it would (Keep-Alive: timeout)', async () => {
+    // A replica that announces it closes idle connections after 2 s. A request
+    // sent on a connection at the moment the replica closes it fails, so the
+    // proxy must close first (Node's agent: a second earlier).
+    let idleUntilClosed: Promise<number> | undefined;
+    const proxy = await proxyWithFake('127.0.0.14', (socket) => {
+      afterHeaders(socket, () => {
+        const answered = Date.now();
+        idleUntilClosed = new Promise((resolve) => socket.once('end', () => resolve(Date.now() - answered)));
+        socket.write(
+          'HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=2\r\nContent-Length: 4\r\n\r\nfake',
+        );
+      });
+    });
+    for (let i = 0; i < 4 && !idleUntilClosed; i++) {
+      const res = await fetch(proxy.url, { signal: AbortSignal.timeout(5000) });
+      expect(res.status).toBe(200);
+      await res.text();
+    }
+    if (!idleUntilClosed) throw new Error('no request reached the fake replica');
+    const never = sleep(4000).then(() => Number.POSITIVE_INFINITY);
+    expect(await Promise.race([idleUntilClosed, never])).toBeLessThan(2000);
+    await proxy.stop();
+  });
+
   test('a request body over PROXY_MAX_BODY_BYTES is a 413 from the proxy', async () => {
     cluster.dns.set('only-real', ['127.0.0.2']);
     const proxy = await cluster.startProxy({ UPSTREAM_HOST: 'only-real', PROXY_MAX_BODY_BYTES: '1000' });
