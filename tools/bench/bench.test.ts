@@ -211,6 +211,9 @@ describe('ratios of one run', () => {
   test('are shown with their unit', () => {
     expect(formatRatio({ value: 0.934, unit: '%' })).toBe('93 %');
     expect(formatRatio({ value: 0.0134, unit: '%' })).toBe('1.3 %');
+    // Next to its goal, a share never rounds up to the goal it missed.
+    expect(formatRatio({ value: 0.897, unit: '%', goal: { text: '≥ 90 %', met: false } })).toBe('89.7 %');
+    expect(formatRatio({ value: 0.904, unit: '%', goal: { text: '≥ 90 %', met: true } })).toBe('90 %');
     expect(formatRatio({ value: 1.8, unit: 'x' })).toBe('1.80×');
     expect(formatRatio({ value: 0.4212, unit: 'ms' })).toBe('+0.42 ms');
     expect(formatRatio({ value: -0.1, unit: 'ms' })).toBe('−0.10 ms');

@@ -9,6 +9,7 @@ import {
   findJobRun,
   findRun,
   type LoadMode,
+  PROXY_SHARE_GOAL,
   type Ratio,
   replicas,
 } from './report.ts';
@@ -31,9 +32,15 @@ export function extractExplanation(page: string | undefined): string {
 
 const whole = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
-export function formatRatio(r: Pick<Ratio, 'value' | 'unit'>): string {
-  // Small shares with a decimal: 1.3 %, not 1 %.
-  if (r.unit === '%') return `${(r.value * 100).toFixed(Math.abs(r.value) < 0.1 ? 1 : 0)} %`;
+export function formatRatio(r: Pick<Ratio, 'value' | 'unit' | 'goal'>): string {
+  if (r.unit === '%') {
+    const percent = r.value * 100;
+    // Small shares with a decimal: 1.3 %, not 1 %. So is a share that would
+    // round up to its goal without meeting it: 89.7 %, not "90 %, missed".
+    const short =
+      Math.abs(r.value) < 0.1 || (r.goal?.met === false && Math.round(percent) >= PROXY_SHARE_GOAL * 100);
+    return `${percent.toFixed(short ? 1 : 0)} %`;
+  }
   if (r.unit === 'ms') return `${r.value >= 0 ? '+' : '−'}${Math.abs(r.value).toFixed(2)} ms`;
   return `${r.value.toFixed(2)}×`;
 }
