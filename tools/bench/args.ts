@@ -1,4 +1,5 @@
 // The command line of `npm run bench -- [options]`. Tests import this file.
+import { UsageError } from '../lib/cli.ts';
 import { SECTIONS, type SectionName } from './report.ts';
 
 export interface BenchArgs {
@@ -14,8 +15,6 @@ export interface BenchArgs {
 }
 
 export type Parsed = { help: true } | ({ help: false } & BenchArgs);
-
-export class UsageError extends Error {}
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--only SECTION,...] [--out DIR] [--no-install] [--render]
 

@@ -1,6 +1,7 @@
 // The pure parts of `npm run bench`: statistics, ratios, the report file, the
 // page, the command line and nginx's configuration. Nothing here measures.
-import { parseBenchArgs, UsageError, writesDocs } from './args.ts';
+import { UsageError } from '../lib/cli.ts';
+import { parseBenchArgs, writesDocs } from './args.ts';
 import { nginxConfig } from './nginx.ts';
 import {
   barChart,

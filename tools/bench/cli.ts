@@ -4,8 +4,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { killRunningCommands } from '../check/compose.ts';
+import { parseOrExit } from '../lib/cli.ts';
 import { findRepoRoot } from '../lib/stages.ts';
-import { type BenchArgs, parseBenchArgs, USAGE, UsageError, writesDocs } from './args.ts';
+import { type BenchArgs, parseBenchArgs, USAGE, writesDocs } from './args.ts';
 import { benchBalancer } from './balancer.ts';
 import { BenchContext } from './context.ts';
 import { benchImages } from './images.ts';
@@ -16,19 +17,7 @@ import { type BenchReport, computeRatios, parseReport, REPORT_VERSION, ReportErr
 import { benchStartup } from './startup.ts';
 
 const root = findRepoRoot(import.meta.dirname);
-let args: BenchArgs;
-try {
-  const parsed = parseBenchArgs(process.argv.slice(2));
-  if (parsed.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  args = parsed;
-} catch (err) {
-  if (!(err instanceof UsageError)) throw err;
-  console.error(`${err.message}\n\n${USAGE}`);
-  process.exit(2);
-}
+const args: BenchArgs = parseOrExit(() => parseBenchArgs(process.argv.slice(2)), USAGE);
 
 const docsDir = join(root, 'docs');
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { repoRoot } from '../../testing/stage-process.ts';
-import { parseCheckArgs, UsageError } from './args.ts';
+import { UsageError } from '../lib/cli.ts';
+import { parseCheckArgs } from './args.ts';
 import { listStages } from './stages.ts';
 
 const stages = listStages(join(repoRoot, 'tools', 'check', 'stages'));

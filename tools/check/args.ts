@@ -1,4 +1,5 @@
 // The command line of `npm run check -- <stage> [--url URL] [--project NAME] [--json] [--no-docker]`.
+import { UsageError } from '../lib/cli.ts';
 import { defaultProjectName } from './compose.ts';
 import { findStage, type StageInfo } from './stages.ts';
 
@@ -14,9 +15,6 @@ export interface CheckArgs {
 }
 
 export type Parsed = { help: true } | ({ help: false } & CheckArgs);
-
-/** Bad command line: cli.ts prints the message and the usage, and exits 2. */
-export class UsageError extends Error {}
 
 export function usage(stages: readonly StageInfo[]): string {
   return `Usage: npm run check -- <stage> [--url URL] [--project NAME] [--json] [--no-docker]

@@ -1,7 +1,8 @@
 // `npm run check -- <stage>`: checks a running stage from the outside.
 // See docs/instructor-guide.md, and `npm run check -- --help`.
 import { join } from 'node:path';
-import { parseCheckArgs, UsageError, usage } from './args.ts';
+import { parseOrExit } from '../lib/cli.ts';
+import { parseCheckArgs, usage } from './args.ts';
 import { checksDir, notAnswering, probe, runStageChecks } from './check.ts';
 import { composeProject } from './compose.ts';
 import { createHttp } from './http.ts';
@@ -11,18 +12,7 @@ import { listStages } from './stages.ts';
 const repoRoot = join(import.meta.dirname, '..', '..');
 const stages = listStages(checksDir(repoRoot));
 
-let args: ReturnType<typeof parseCheckArgs>;
-try {
-  args = parseCheckArgs(process.argv.slice(2), stages, process.env);
-} catch (err) {
-  if (!(err instanceof UsageError)) throw err;
-  console.error(`${err.message}\n\n${usage(stages)}`);
-  process.exit(2);
-}
-if (args.help) {
-  console.log(usage(stages));
-  process.exit(0);
-}
+const args = parseOrExit(() => parseCheckArgs(process.argv.slice(2), stages, process.env), usage(stages));
 
 const { stage, url, json } = args;
 const unanswered = await probe(createHttp(url));

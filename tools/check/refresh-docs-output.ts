@@ -10,7 +10,8 @@
 import { writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseVerifyArgs, UsageError } from '../verify/args.ts';
+import { parseOrExit } from '../lib/cli.ts';
+import { parseVerifyArgs } from '../verify/args.ts';
 import { freePortsFor } from '../verify/ports.ts';
 import { createStack, type Stack } from '../verify/stack.ts';
 import { checksDir } from './check.ts';
@@ -26,22 +27,15 @@ const FAULTS: Record<number, { name: string; stop: string }> = {
 };
 const argv = process.argv.slice(2);
 const prefixAt = argv.indexOf('--prefix');
-let args: ReturnType<typeof parseVerifyArgs>;
-try {
-  // Same command line as verify; the default prefix is its own.
-  args = parseVerifyArgs(
-    prefixAt === -1 ? [...argv, '--prefix', 'verify-docs'] : argv,
-    listStages(checksDir(root)),
-  );
-} catch (err) {
-  if (!(err instanceof UsageError)) throw err;
-  console.error(err.message);
-  process.exit(2);
-}
-if (args.help) {
-  console.log('Usage: node tools/check/refresh-docs-output.ts [stage...] [--ports FROM-TO] [--prefix NAME]');
-  process.exit(0);
-}
+// Same command line as verify; the default prefix is its own.
+const args = parseOrExit(
+  () =>
+    parseVerifyArgs(
+      prefixAt === -1 ? [...argv, '--prefix', 'verify-docs'] : argv,
+      listStages(checksDir(root)),
+    ),
+  'Usage: node tools/check/refresh-docs-output.ts [stage...] [--ports FROM-TO] [--prefix NAME]',
+);
 const stages = args.stages.length > 0 ? args.stages : listStages(checksDir(root));
 await mkdir(join(root, 'docs', 'output'), { recursive: true });
 

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { repoRoot } from '../../testing/stage-process.ts';
 import { listStages } from '../check/stages.ts';
-import { parseVerifyArgs, UsageError } from './args.ts';
+import { UsageError } from '../lib/cli.ts';
+import { parseVerifyArgs } from './args.ts';
 
 const stages = listStages(join(repoRoot, 'tools', 'check', 'stages'));
 

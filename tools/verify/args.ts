@@ -1,5 +1,7 @@
 // The command line of `npm run verify -- [stage...] [options]`.
+
 import { findStage, type StageInfo } from '../check/stages.ts';
+import { UsageError } from '../lib/cli.ts';
 
 export interface VerifyArgs {
   /** Empty: every stage that has a folder and checks. */
@@ -15,8 +17,6 @@ export interface VerifyArgs {
 }
 
 export type Parsed = { help: true } | ({ help: false } & VerifyArgs);
-
-export class UsageError extends Error {}
 
 export const USAGE = `Usage: npm run verify -- [stage...] [--ports FROM-TO] [--prefix NAME] [--stages DIR] [--no-cache] [--verbose]
 

@@ -8,7 +8,8 @@ import { commandError, killRunningCommands, runCommand } from '../check/compose.
 import { count, formatResult } from '../check/report.ts';
 import type { CheckResult } from '../check/run.ts';
 import { listStages, loadStages, type StageInfo } from '../check/stages.ts';
-import { parseVerifyArgs, USAGE, UsageError, type VerifyArgs } from './args.ts';
+import { parseOrExit } from '../lib/cli.ts';
+import { parseVerifyArgs, USAGE, type VerifyArgs } from './args.ts';
 import { freePortsFor } from './ports.ts';
 import { createStack, type Stack } from './stack.ts';
 import { formatTable, type RunReport, type StageReport, seconds, writeReport } from './summary.ts';
@@ -19,19 +20,7 @@ const LOG_LINES = 25;
 // ------------------------------------------------------------ what to verify
 
 const withChecks = listStages(checksDir(root));
-let args: VerifyArgs;
-try {
-  const parsed = parseVerifyArgs(process.argv.slice(2), withChecks);
-  if (parsed.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  args = parsed;
-} catch (err) {
-  if (!(err instanceof UsageError)) throw err;
-  console.error(`${err.message}\n\n${USAGE}`);
-  process.exit(2);
-}
+const args: VerifyArgs = parseOrExit(() => parseVerifyArgs(process.argv.slice(2), withChecks), USAGE);
 
 const stagesDir = args.stagesDir ? resolve(args.stagesDir) : join(root, 'stages');
 const composeFile = (stage: StageInfo) => join(stagesDir, stage.folder, 'compose.yaml');
