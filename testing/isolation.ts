@@ -2,6 +2,7 @@
 // These helpers give each file data of its own.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { runStageToExit } from './stage-process.ts';
 
 function sharedUrl(name: 'REDIS_URL' | 'DATABASE_URL'): URL {
   const url = process.env[name];
@@ -40,6 +41,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url: url.toString(),
     drop: () => adminQuery(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
+}
+
+/** A new database with the tables of `stage` (its src/migrate.ts has run against it). */
+export async function createMigratedDatabase(stage: string): Promise<TestDatabase> {
+  const database = await createTestDatabase();
+  const migrate = await runStageToExit(stage, {
+    script: 'src/migrate.ts',
+    env: { DATABASE_URL: database.url },
+  });
+  if (migrate.code !== 0) {
+    await database.drop();
+    throw new Error(`stages/${stage}/src/migrate.ts failed:\n${migrate.output}`);
+  }
+  return database;
 }
 
 async function adminQuery(url: URL, sql: string): Promise<void> {

@@ -12,9 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDnsServer } from '../../testing/dns-server.ts';
-import { createTestDatabase } from '../../testing/isolation.ts';
+import { createMigratedDatabase } from '../../testing/isolation.ts';
 import { freePort } from '../../testing/services.ts';
-import { runStage, runStageToExit, type StageProcess } from '../../testing/stage-process.ts';
+import { runStage, type StageProcess } from '../../testing/stage-process.ts';
 import type { BenchContext } from './context.ts';
 import { cpuSeconds, perRequestUs, pinApart } from './cpu.ts';
 import { runLoad } from './load.ts';
@@ -68,13 +68,8 @@ export async function benchBalancer(
   const notes: string[] = [];
   const { redisUrl } = await ctx.servers();
 
-  const database = await createTestDatabase();
+  const database = await createMigratedDatabase(STAGE);
   ctx.onCleanup(() => database.drop());
-  const migrate = await runStageToExit(STAGE, {
-    script: 'src/migrate.ts',
-    env: { DATABASE_URL: database.url },
-  });
-  if (migrate.code !== 0) throw new Error(`stages/${STAGE}/src/migrate.ts failed:\n${migrate.output}`);
 
   const port = await freePort();
   const most = Math.max(...s.replicaCounts);

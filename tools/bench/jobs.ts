@@ -11,8 +11,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createArchiveQueue } from '../../stages/05-worker/src/queue.ts';
-import { createTestDatabase } from '../../testing/isolation.ts';
-import { runStage, runStageToExit, type StageProcess } from '../../testing/stage-process.ts';
+import { createMigratedDatabase } from '../../testing/isolation.ts';
+import { runStage, type StageProcess } from '../../testing/stage-process.ts';
 import type { BenchContext } from './context.ts';
 import { runLoad } from './load.ts';
 import { ms, rate } from './render.ts';
@@ -54,13 +54,8 @@ export async function benchJobs(ctx: BenchContext): Promise<JobsSection> {
   const { redisUrl } = await ctx.servers();
   const queueUrl = `${redisUrl}/2`;
 
-  const database = await createTestDatabase();
+  const database = await createMigratedDatabase(STAGE);
   ctx.onCleanup(() => database.drop());
-  const migrate = await runStageToExit(STAGE, {
-    script: 'src/migrate.ts',
-    env: { DATABASE_URL: database.url },
-  });
-  if (migrate.code !== 0) throw new Error(`stages/${STAGE}/src/migrate.ts failed:\n${migrate.output}`);
   const scratch = mkdtempSync(join(tmpdir(), 'workshop-bench-jobs-'));
   ctx.onCleanup(() => rmSync(scratch, { recursive: true, force: true }));
   // One folder for all workers, like the `archive` volume that compose gives them all.

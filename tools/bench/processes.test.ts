@@ -41,11 +41,14 @@ const linuxWithTwoCpus = cpus().length >= 2 && process.platform === 'linux';
 
       const pinned = pinApart([proxy]);
       if ('why' in pinned) throw new Error(pinned.why);
-      expect(allowedCpus(proxy)).toBe(String(last));
-      expect(allowedCpus(replica)).toBe(last === 1 ? '0' : `0-${last - 1}`);
-      expect(allowedCpus(process.pid)).toBe(allowedCpus(replica));
-
-      pinned.restore();
+      try {
+        expect(allowedCpus(proxy)).toBe(String(last));
+        expect(allowedCpus(replica)).toBe(last === 1 ? '0' : `0-${last - 1}`);
+        expect(allowedCpus(process.pid)).toBe(allowedCpus(replica));
+      } finally {
+        // Even after a failure: this jest worker runs other test files next.
+        pinned.restore();
+      }
       expect([allowedCpus(proxy), allowedCpus(replica), allowedCpus(process.pid)]).toEqual([all, all, all]);
     } finally {
       for (const s of sleepers) s.kill();

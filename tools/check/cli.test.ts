@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster } from '../../stages/04-scale/test/cluster.ts';
-import { createTestDatabase, testRedisUrl } from '../../testing/isolation.ts';
+import { createMigratedDatabase, testRedisUrl } from '../../testing/isolation.ts';
 import { freePort, startRedis } from '../../testing/services.ts';
-import { repoRoot, runStage, runStageToExit, stageDir } from '../../testing/stage-process.ts';
+import { repoRoot, runStage, stageDir } from '../../testing/stage-process.ts';
 
 interface Run {
   code: number | null;
@@ -133,10 +133,8 @@ describe('npm run check', () => {
   const stage03 = existsSync(join(stageDir('03-db'), 'src', 'migrate.ts')) ? describe : describe.skip;
   stage03('against stage 03', () => {
     test('up (migrated, with its Redis and PostgreSQL): every check passes', async () => {
-      const db = await createTestDatabase();
+      const db = await createMigratedDatabase('03-db');
       const env = { DATABASE_URL: db.url, REDIS_URL: await testRedisUrl() };
-      const migrate = await runStageToExit('03-db', { script: 'src/migrate.ts', env });
-      expect(migrate.code).toBe(0);
       const stage = await runStage('03-db', { env });
       try {
         const run = await check('03', '--url', stage.url, '--no-docker');

@@ -7,9 +7,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDnsServer, type TestDnsServer } from '../../../testing/dns-server.ts';
-import { createTestDatabase, type TestDatabase, testRedisUrl } from '../../../testing/isolation.ts';
+import { createMigratedDatabase, type TestDatabase, testRedisUrl } from '../../../testing/isolation.ts';
 import { freePort } from '../../../testing/services.ts';
-import { runStage, runStageToExit, type StageProcess } from '../../../testing/stage-process.ts';
+import { runStage, type StageProcess } from '../../../testing/stage-process.ts';
 
 export class Cluster {
   readonly dns: TestDnsServer;
@@ -33,13 +33,8 @@ export class Cluster {
   /** A new DNS server, this test file's Redis database, and a new Postgres database with the tables. */
   static async start(): Promise<Cluster> {
     await checkLoopbackAddresses();
-    const database = await createTestDatabase();
-    // Once, before any replica, as compose's `migrate` service does.
-    const migrate = await runStageToExit('04-scale', {
-      script: 'src/migrate.ts',
-      env: { DATABASE_URL: database.url },
-    });
-    if (migrate.code !== 0) throw new Error(`migrate failed:\n${migrate.output}`);
+    // Migrated once, before any replica, as compose's `migrate` service does.
+    const database = await createMigratedDatabase('04-scale');
     return new Cluster(await startDnsServer(), await freePort(), await testRedisUrl(), database);
   }
 
