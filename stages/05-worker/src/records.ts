@@ -73,27 +73,30 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
   });
 
   router.get('/records/:id', async (req, res) => {
-    res.json(show(await findRecord(req.params.id)));
+    res.json(show(await findRecord(recordId(req.params.id))));
   });
 
-  async function findRecord(id: string): Promise<RecordRow> {
-    if (!/^[1-9]\d*$/.test(id)) {
-      throw new HttpError(400, `A record id is a whole number from 1 up, like /records/1; got "${id}"`);
-    }
-    const record = Number(id) <= MAX_ID ? await Record.findByPk(Number(id)).catch(db.unavailable) : null;
+  async function findRecord(id: number): Promise<RecordRow> {
+    const record = await Record.findByPk(id).catch(db.unavailable);
     if (!record) throw new HttpError(404, `Record ${id} not found`);
     return record;
   }
 
   // #region archive-status
   router.get('/records/:id/archive', async (req, res) => {
-    const record = await findRecord(req.params.id);
-    const { id, archivedAt, archiveFile } = record.get();
-    const job = await archive.status(id).catch((err) => {
-      // Without Redis, Postgres still knows the end of the story.
-      if (archivedAt) return undefined;
-      return redisUnavailable(err);
-    });
+    const id = recordId(req.params.id);
+    // The queue first, the record second. A job is completed only after its
+    // last step has set archived_at, so the record read after it shows that.
+    // (The other way round, a job finishing between the two reads would
+    // show as completed with archivedAt null.)
+    const queued = await archive.status(id).then(
+      (job) => ({ job, err: undefined }),
+      (err: unknown) => ({ job: undefined, err }),
+    );
+    const { archivedAt, archiveFile } = (await findRecord(id)).get();
+    // Without Redis, Postgres still knows the end of the story.
+    if (queued.err !== undefined && !archivedAt) redisUnavailable(queued.err);
+    const { job } = queued;
     const status: JobStatus =
       job ??
       (archivedAt
@@ -112,6 +115,15 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
   // #endregion archive-status
 
   return router;
+}
+
+/** The id of /records/:id; a 400 that says what an id looks like, or a 404 for one past any record. */
+function recordId(text: string): number {
+  if (!/^[1-9]\d*$/.test(text)) {
+    throw new HttpError(400, `A record id is a whole number from 1 up, like /records/1; got "${text}"`);
+  }
+  if (Number(text) > MAX_ID) throw new HttpError(404, `Record ${text} not found`);
+  return Number(text);
 }
 
 const QUEUE_DOWN =
