@@ -1,8 +1,9 @@
-import express, { type RequestHandler, Router } from 'express';
+import { Router } from 'express';
 import { Op } from 'sequelize';
-import type { Database, JsonObject, RecordAttributes, RecordRow } from './db.ts';
+import type { Database, RecordAttributes, RecordRow } from './db.ts';
 import { DependencyDownError, HttpError } from './errors.ts';
 import { type ArchiveQueue, archiveJobId, type JobStatus } from './queue.ts';
+import { parseRecord, readBody, requireJson } from './record-body.ts';
 import { redisUnavailable } from './redis.ts';
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -21,13 +22,13 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
 
   // #region create
   router.post('/records', requireJson, readBody(bodyLimit), async (req, res) => {
-    const data = parseObject(req.body);
+    const data = parseRecord(req.body);
     // No Redis, no archive job: refuse before anything is stored, rather
     // than keep a record that would never be archived.
     if (!archive.isUp()) throw new DependencyDownError('redis', QUEUE_DOWN, undefined);
     // Stored (and committed) first, queued second: a worker may take the job
     // the moment it is added, and must find the record in Postgres by then.
-    const row = await Record.create({ data }).catch(unstorable).catch(db.unavailable);
+    const row = await Record.create({ data }).catch(db.unavailable);
     const record = show(row);
     const jobId = await archive.add(record.id).catch(async (err) => {
       // Redis went away in the moment in between: take the record back, so
@@ -134,65 +135,6 @@ const NO_JOB = 'The queue has no archive job for this record, and it is not arch
 function show(record: RecordRow): RecordAttributes {
   const { id, data } = record.get({ plain: true });
   return { id, data };
-}
-
-// The body is read as text and parsed here, not by express.json(), so that each
-// kind of bad body gets its own status code and a message that says what to fix.
-const requireJson: RequestHandler = (req, _res, next) => {
-  const type = req.get('content-type');
-  if (type?.split(';')[0].trim().toLowerCase() !== 'application/json') {
-    throw new HttpError(
-      415,
-      `Send the record as JSON with the header Content-Type: application/json (got ${type ? `"${type}"` : 'none'})`,
-    );
-  }
-  next();
-};
-
-function readBody(limit: string): RequestHandler {
-  const readText = express.text({ type: 'application/json', limit });
-  return (req, res, next) => {
-    readText(req, res, (err?: unknown) => {
-      if ((err as { type?: string } | undefined)?.type === 'entity.too.large') {
-        next(new HttpError(413, `The body is larger than ${limit} (BODY_LIMIT); send a smaller record`));
-      } else {
-        next(err);
-      }
-    });
-  };
-}
-
-function parseObject(body: unknown): JsonObject {
-  const text = typeof body === 'string' ? body : '';
-  if (text.trim() === '')
-    throw new HttpError(400, 'The body is empty; send a JSON object like {"title": "Test"}');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new HttpError(400, `The body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new HttpError(422, `A record must be a JSON object like {"title": "Test"}, not ${kindOf(value)}`);
-  }
-  return value as JsonObject;
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
-}
-
-/** Postgres refuses one thing that JSON allows: the character \u0000 in a string. */
-function unstorable(err: unknown): never {
-  if ((err as { parent?: { code?: string } }).parent?.code === '22P05') {
-    throw new HttpError(
-      422,
-      'A record cannot contain the character \\u0000 (Postgres does not store it); remove it',
-    );
-  }
-  throw err;
 }
 
 function readWholeNumber(
