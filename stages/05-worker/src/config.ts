@@ -18,9 +18,9 @@ export interface Config {
   bodyLimit: string;
   /** The name this replica gives in X-Served-By. In Docker, the hostname is the container id. */
   replicaName: string;
-  /** How often the worker tries an archive job before it counts as failed. */
+  /** How often the worker tries an archive job before it counts as failed (and the reconciler retries it). */
   archiveAttempts: number;
-  /** The wait before the first retry of a failed archive job; it doubles with each retry. */
+  /** The wait before the first retry of a failed archive job; it doubles with each retry, up to a cap. */
   archiveBackoffMs: number;
 }
 
@@ -69,6 +69,16 @@ export interface WorkerConfig {
   stalledIntervalMs: number;
   /** The file the worker touches while it is connected; its healthcheck reads the time of it. */
   heartbeatFile: string;
+  /**
+   * ARCHIVE_ATTEMPTS and ARCHIVE_BACKOFF_MS, as web reads them: the reconciler
+   * adds jobs too, and they must get the same options as web's.
+   */
+  archiveAttempts: number;
+  archiveBackoffMs: number;
+  /** The longest wait between two tries of a job: the doubling stops there. */
+  archiveBackoffMaxMs: number;
+  /** How often the reconciler looks for records that wait for their archive and have no job that will run. */
+  reconcileIntervalMs: number;
 }
 // #endregion worker-config
 
@@ -91,7 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: readDatabaseUrl(env),
     bodyLimit: readSize(env, 'BODY_LIMIT', '100kb'),
     replicaName: readText(env, 'REPLICA_NAME', hostname()),
-    archiveAttempts: readInteger(env, 'ARCHIVE_ATTEMPTS', 5, 1, 100),
+    archiveAttempts: readInteger(env, 'ARCHIVE_ATTEMPTS', 20, 1, 100),
     archiveBackoffMs: readInteger(env, 'ARCHIVE_BACKOFF_MS', 1000, 0, 3_600_000),
   };
 }
@@ -124,6 +134,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     lockDurationMs: readInteger(env, 'WORKER_LOCK_DURATION_MS', 10_000, 1000, 600_000),
     stalledIntervalMs: readInteger(env, 'WORKER_STALLED_INTERVAL_MS', 5000, 500, 600_000),
     heartbeatFile: readPath(env, 'WORKER_HEARTBEAT_FILE', '/tmp/worker-heartbeat'),
+    archiveAttempts: readInteger(env, 'ARCHIVE_ATTEMPTS', 20, 1, 100),
+    archiveBackoffMs: readInteger(env, 'ARCHIVE_BACKOFF_MS', 1000, 0, 3_600_000),
+    archiveBackoffMaxMs: readInteger(env, 'ARCHIVE_BACKOFF_MAX_MS', 30_000, 0, 3_600_000),
+    reconcileIntervalMs: readInteger(env, 'RECONCILE_INTERVAL_MS', 10_000, 100, 3_600_000),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import * as createRecords from './migrations/0001-create-records.ts';
 import * as addArchiveColumns from './migrations/0002-add-archive-columns.ts';
+import * as indexWaitingForArchive from './migrations/0003-index-records-waiting-for-archive.ts';
 
 // Every migration, in order, imported by name: Node runs these .ts files as
 // they are, and a list in the code cannot miss a file the way a search for
@@ -9,6 +10,7 @@ import * as addArchiveColumns from './migrations/0002-add-archive-columns.ts';
 const migrations = [
   { name: '0001-create-records', ...createRecords },
   { name: '0002-add-archive-columns', ...addArchiveColumns },
+  { name: '0003-index-records-waiting-for-archive', ...indexWaitingForArchive },
 ];
 
 /**

@@ -1,4 +1,4 @@
-import { type Job, type JobState, Queue } from 'bullmq';
+import { type BackoffStrategy, type Job, type JobState, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 // #region jobs
@@ -32,7 +32,8 @@ export function archiveJobId(recordId: number): string {
 
 /** Where a record's job is, as GET /records/:id/archive shows it. */
 export interface JobStatus {
-  state: JobState | 'unknown';
+  /** BullMQ's state of the job, or 'not-queued': waiting for its archive, with no job yet. */
+  state: JobState | 'unknown' | 'not-queued';
   /** 0 to 100, set by the worker at each step. */
   progress: number;
   /** How many times a worker has tried the job so far (null: nobody knows any more). */
@@ -62,12 +63,48 @@ export interface RetrySettings {
   backoffMs: number;
 }
 
+// #region retries
+/** The name of this stage's backoff, which BullMQ does not know: the worker brings it (src/worker.ts). */
+export const CAPPED_BACKOFF = 'capped-exponential';
+
+/**
+ * The options every archive job gets, whoever adds it: web (POST /records)
+ * or the worker's reconciler (src/reconciler.ts).
+ */
+export function archiveJobOptions(retry: RetrySettings): JobsOptions {
+  return {
+    attempts: retry.attempts,
+    // 1 s, 2 s, 4 s, 8 s, ... up to the worker's ARCHIVE_BACKOFF_MAX_MS: a
+    // dependency that is down gets time to come back, and once it is back,
+    // no job sleeps for an hour before it notices.
+    backoff: { type: CAPPED_BACKOFF, delay: retry.backoffMs },
+    // Completed jobs go after a day (Postgres remembers the archive for good);
+    // failed ones stay until someone has looked at them.
+    removeOnComplete: { age: 24 * 3600 },
+    removeOnFail: false,
+  };
+}
+
+/**
+ * The wait before retry number `attemptsMade`: the job's delay, doubled with
+ * each retry, never longer than `maxMs`. BullMQ's own 'exponential' has no
+ * cap: its 20th retry would wait six days.
+ */
+export function cappedBackoff(maxMs: number): BackoffStrategy {
+  return (attemptsMade, _type, _err, job) => {
+    const { backoff } = job?.opts ?? {};
+    const delay = typeof backoff === 'object' ? (backoff.delay ?? 0) : (backoff ?? 0);
+    return Math.min(delay * 2 ** (attemptsMade - 1), maxMs);
+  };
+}
+// #endregion retries
+
 // #region queue
 /**
  * The producer side. It shares web's one Redis connection (src/redis.ts), whose
  * settings are what BullMQ recommends for a Queue: no offline queue and no
  * retries of a command, so that adding a job during an outage fails at once
- * (and the request gets its 503) instead of waiting for Redis to come back.
+ * (and the request gets its answer) instead of waiting for Redis to come back.
  */
 export function createArchiveQueue(redis: Redis, retry: RetrySettings): ArchiveQueue {
   const queue = new Queue<ArchiveJobData, ArchiveResult>(ARCHIVE_QUEUE, {
@@ -76,15 +113,7 @@ export function createArchiveQueue(redis: Redis, retry: RetrySettings): ArchiveQ
     // skips that, so that nothing but the job itself waits on Redis.
     skipVersionCheck: true,
     // Every job gets these options from here, so they are set in one place.
-    defaultJobOptions: {
-      attempts: retry.attempts,
-      // 1 s, 2 s, 4 s, 8 s, ...: a dependency that is down gets time to come back.
-      backoff: { type: 'exponential', delay: retry.backoffMs },
-      // Completed jobs go after a day (Postgres remembers the archive for good);
-      // failed ones stay until someone has looked at them.
-      removeOnComplete: { age: 24 * 3600 },
-      removeOnFail: false,
-    },
+    defaultJobOptions: archiveJobOptions(retry),
   });
   // The Queue repeats the connection's errors; redis.ts already logs the outage once.
   queue.on('error', () => {});

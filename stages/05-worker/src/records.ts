@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { Op } from 'sequelize';
 import type { Database, RecordAttributes, RecordRow } from './db.ts';
-import { DependencyDownError, HttpError } from './errors.ts';
+import { HttpError } from './errors.ts';
 import { type ArchiveQueue, archiveJobId, type JobStatus } from './queue.ts';
 import { parseRecord, readBody, requireJson } from './record-body.ts';
 import { redisUnavailable } from './redis.ts';
@@ -23,27 +23,48 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
   // #region create
   router.post('/records', requireJson, readBody(bodyLimit), async (req, res) => {
     const data = parseRecord(req.body);
-    // No Redis, no archive job: refuse before anything is stored, rather
-    // than keep a record that would never be archived.
-    if (!archive.isUp()) throw new DependencyDownError('redis', QUEUE_DOWN, undefined);
-    // Stored (and committed) first, queued second: a worker may take the job
-    // the moment it is added, and must find the record in Postgres by then.
+    // One INSERT, committed: the record is stored, and its archived_at is
+    // NULL, which means "waiting for its archive". Both or neither, by
+    // construction. From here on nothing takes the record back.
     const row = await Record.create({ data }).catch(db.unavailable);
     const record = show(row);
-    const jobId = await archive.add(record.id).catch(async (err) => {
-      // Redis went away in the moment in between: take the record back, so
-      // that a 503 means "nothing was stored", as above.
-      await row.destroy().catch((cause) => {
-        console.error(`records: record ${record.id} is stored but has no archive job: ${cause.message}`);
-      });
-      throw new DependencyDownError('redis', QUEUE_DOWN, err);
-    });
-    // 201 at once: the archive is the worker's business, and the client can follow it.
+    // Then the job, as a hint that a worker can start now. Stored first,
+    // queued second: a worker may take the job the moment it is added, and
+    // must find the record in Postgres by then.
+    const queued = await queueArchive(record.id);
+    // 201: stored, and its archive will follow, queued now or by the reconciler.
     res
       .status(201)
       .location(`/records/${record.id}`)
-      .json({ ...record, archive: { jobId, status: `/records/${record.id}/archive` } });
+      .json({
+        ...record,
+        archive: {
+          jobId: archiveJobId(record.id),
+          status: `/records/${record.id}/archive`,
+          queued,
+          ...(queued ? {} : { note: NOT_QUEUED }),
+        },
+      });
   });
+
+  /**
+   * Adds the record's archive job, best effort: false when Redis is down or
+   * does not answer in time. Then the worker's reconciler (src/reconciler.ts)
+   * adds it later; and should this add reach Redis late after all, the job
+   * id makes it the same job.
+   */
+  async function queueArchive(id: number): Promise<boolean> {
+    // Down: do not even try (a Queue that never had its connection would wait for it).
+    if (!archive.isUp()) return false;
+    try {
+      await archive.add(id);
+      return true;
+    } catch (err) {
+      const reason = (err as Error).message;
+      console.warn(`records: record ${id} is stored, its archive job not queued yet: ${reason}`);
+      return false;
+    }
+  }
   // #endregion create
 
   router.get('/records', async (req, res) => {
@@ -103,7 +124,8 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
       (archivedAt
         ? // The job is gone from Redis (completed jobs go after a day); the record remembers.
           { state: 'completed', progress: 100, attemptsMade: null, error: null, file: archiveFile }
-        : { state: 'unknown', progress: 0, attemptsMade: null, error: NO_JOB, file: null });
+        : // Waiting for its archive, with no job yet: the reconciler adds one.
+          { state: 'not-queued', progress: 0, attemptsMade: null, error: NOT_IN_QUEUE, file: null });
     res.json({
       id,
       jobId: archiveJobId(id),
@@ -127,9 +149,10 @@ function recordId(text: string): number {
   return Number(text);
 }
 
-const QUEUE_DOWN =
-  'Redis is unavailable, so the record cannot be queued for its archive; nothing was stored, try again in a moment';
-const NO_JOB = 'The queue has no archive job for this record, and it is not archived (was Redis emptied?)';
+const NOT_QUEUED =
+  'The record is stored. Redis is unavailable, so its archive job is not queued yet; a worker queues it once Redis is back';
+const NOT_IN_QUEUE =
+  'The record waits for its archive and the queue has no job for it (yet): a worker queues it on its next pass over the waiting records';
 
 /** Only what the API promises: the id and the data, not the timestamps. */
 function show(record: RecordRow): RecordAttributes {

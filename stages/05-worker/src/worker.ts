@@ -1,12 +1,19 @@
 // The `worker` service (see compose.yaml): takes archive jobs from the queue
 // and runs them, WORKER_CONCURRENCY at a time, until it gets SIGTERM.
 import { rm } from 'node:fs/promises';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { createArchiver } from './archiver.ts';
 import { loadWorkerConfigOrExit } from './config.ts';
 import { createDatabase } from './db.ts';
 import { beat, HEARTBEAT_INTERVAL_MS } from './heartbeat.ts';
-import { ARCHIVE_QUEUE, type ArchiveJobData, type ArchiveResult } from './queue.ts';
+import {
+  ARCHIVE_QUEUE,
+  type ArchiveJobData,
+  type ArchiveResult,
+  archiveJobOptions,
+  cappedBackoff,
+} from './queue.ts';
+import { createReconciler } from './reconciler.ts';
 import { workerConnection } from './redis.ts';
 
 const config = loadWorkerConfigOrExit();
@@ -23,6 +30,9 @@ const worker = new Worker<ArchiveJobData, ArchiveResult>(ARCHIVE_QUEUE, archiver
   // living worker, every stalledInterval, puts the job back into the queue.
   lockDuration: config.lockDurationMs,
   stalledInterval: config.stalledIntervalMs,
+  // The jobs ask for the 'capped-exponential' backoff (src/queue.ts): the
+  // wait doubles with each retry, and stops growing at ARCHIVE_BACKOFF_MAX_MS.
+  settings: { backoffStrategy: cappedBackoff(config.archiveBackoffMaxMs) },
 });
 // #endregion worker
 
@@ -66,6 +76,56 @@ worker.on('error', (err) => {
 });
 // #endregion connection
 
+// #region reconciler
+// The reconciler (src/reconciler.ts) has a Queue of its own, on a connection
+// like the worker's: during an outage its commands wait for Redis to come
+// back, and the pass goes on from there. A pass at the start, then one every
+// RECONCILE_INTERVAL_MS after the previous one has ended (never two at once).
+const queue = new Queue<ArchiveJobData, ArchiveResult>(ARCHIVE_QUEUE, {
+  connection: { ...workerConnection(config.redisUrl), connectionName: 'reconciler' },
+  defaultJobOptions: archiveJobOptions({
+    attempts: config.archiveAttempts,
+    backoffMs: config.archiveBackoffMs,
+  }),
+});
+// The worker's own connection already tells about an outage.
+queue.on('error', () => {});
+const reconcile = createReconciler(db, queue);
+let nextPass: NodeJS.Timeout | undefined;
+let pass: Promise<void> = Promise.resolve();
+let passFailed = false;
+const failedForGood = new Set<number>();
+
+async function reconcileNow(): Promise<void> {
+  try {
+    const { added, retried, failedForGood: left } = await reconcile();
+    if (added.length > 0) console.log(`reconciler: queued the jobs of ${describe(added)} (they had none)`);
+    if (retried.length > 0) console.log(`reconciler: retried the failed jobs of ${describe(retried)}`);
+    // Said once per record, not on every pass.
+    const news = left.filter((id) => !failedForGood.has(id));
+    for (const id of news) failedForGood.add(id);
+    if (news.length > 0) {
+      console.warn(
+        `reconciler: the jobs of ${describe(news)} failed for good (UnrecoverableError); left failed, see the dashboard`,
+      );
+    }
+    if (passFailed) console.log('reconciler: back to work');
+    passFailed = false;
+  } catch (err) {
+    // Postgres away, most likely: said once, and the next pass tries again.
+    if (!passFailed && !stopping)
+      console.warn(`reconciler: pass failed (${(err as Error).message}); trying again`);
+    passFailed = true;
+  }
+  if (!stopping) nextPass = setTimeout(() => (pass = reconcileNow()), config.reconcileIntervalMs);
+}
+
+function describe(ids: number[]): string {
+  const shown = ids.slice(0, 10).join(', ');
+  return `${ids.length} record(s) (${shown}${ids.length > 10 ? ', ...' : ''})`;
+}
+// #endregion reconciler
+
 // #region heartbeat
 // Touch the heartbeat file every HEARTBEAT_INTERVAL_MS, but only while the
 // connection to Redis is up: a worker that has lost Redis, or hangs, stops
@@ -87,9 +147,14 @@ async function shutdown(signal: string): Promise<void> {
   console.log(`${signal} received, finishing the jobs in hand`);
   stopping = true;
   clearInterval(heartbeat);
+  clearTimeout(nextPass);
   // Without Redis no job can be finished (finishing is a Redis command):
   // then close at once; the jobs' locks run out and another worker redoes them.
   await worker.close(up !== true);
+  // A pass in the middle of its work is cut off: the next worker's pass does it again.
+  if (up === true) await queue.close();
+  else await queue.disconnect();
+  await pass;
   await db.close();
   await rm(config.heartbeatFile, { force: true });
   console.log('stopped');
@@ -101,3 +166,4 @@ async function shutdown(signal: string): Promise<void> {
 await worker.waitUntilReady();
 console.log(`worker: taking jobs from the "${ARCHIVE_QUEUE}" queue, ${config.concurrency} at a time`);
 if (up) await beat(config.heartbeatFile);
+pass = reconcileNow();

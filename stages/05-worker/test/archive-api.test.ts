@@ -55,7 +55,7 @@ describe('stage 05: POST /records queues an archive job', () => {
     expect(res.body).toEqual({
       id: 1,
       data: { title: 'Test' },
-      archive: { jobId: 'archive-1', status: '/records/1/archive' },
+      archive: { jobId: 'archive-1', status: '/records/1/archive', queued: true },
     });
     // GET /records/:id is what it was in stage 03: the record, nothing else.
     expect((await request(app).get('/records/1')).body).toEqual({ id: 1, data: { title: 'Test' } });
@@ -66,7 +66,8 @@ describe('stage 05: POST /records queues an archive job', () => {
     const job = await archive.queue.getJob('archive-1');
     expect(job?.name).toBe('archive-record');
     expect(job?.data).toEqual({ recordId: 1 });
-    expect(job?.opts).toMatchObject({ attempts: 5, backoff: { type: 'exponential', delay: 1000 } });
+    // The worker knows the 'capped-exponential' backoff: 1 s, doubling, up to its cap.
+    expect(job?.opts).toMatchObject({ attempts: 5, backoff: { type: 'capped-exponential', delay: 1000 } });
     expect(await archive.queue.getJobCounts('waiting', 'active', 'completed', 'failed')).toEqual({
       waiting: 1,
       active: 0,
@@ -133,18 +134,18 @@ describe('stage 05: GET /records/:id/archive when the queue has no job', () => {
     });
   });
 
-  test('a record that is not archived and has no job says so', async () => {
+  test('a record that is not archived and has no job (Redis emptied) says that a worker will queue it', async () => {
     await create({ title: 'Test' });
     await redis.flushdb();
     const res = await request(app).get('/records/1/archive');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ state: 'unknown', source: 'database', archivedAt: null });
-    expect(res.body.error).toMatch(/no archive job for this record, and it is not archived/);
+    expect(res.body).toMatchObject({ state: 'not-queued', source: 'database', archivedAt: null });
+    expect(res.body.error).toMatch(/waits for its archive .* a worker queues it on its next pass/);
   });
 });
 
 describe('stage 05: Redis is down', () => {
-  test('POST is refused before anything is stored; an archived record still answers from Postgres', async () => {
+  test('POST stores the record and answers 201, its job not queued yet; an archived record still answers from Postgres', async () => {
     await create({ title: 'archived' });
     await create({ title: 'waiting' });
     await db.Record.update({ archivedAt: new Date(), archiveFile: 'record-1.json.zz' }, { where: { id: 1 } });
@@ -152,16 +153,23 @@ describe('stage 05: Redis is down', () => {
     await redisServer.stop();
     try {
       const post = await create({ title: 'during the outage' });
-      expect(post.status).toBe(503);
+      expect(post.status).toBe(201);
       expect(post.body).toEqual({
-        error:
-          'Redis is unavailable, so the record cannot be queued for its archive; nothing was stored, try again in a moment',
-        dependency: 'redis',
+        id: 3,
+        data: { title: 'during the outage' },
+        archive: {
+          jobId: 'archive-3',
+          status: '/records/3/archive',
+          queued: false,
+          note: 'The record is stored. Redis is unavailable, so its archive job is not queued yet; a worker queues it once Redis is back',
+        },
       });
-      expect(await db.Record.count()).toBe(2);
+      // Stored, waiting for its archive.
+      expect((await db.Record.findByPk(3))?.get()).toMatchObject({ archivedAt: null });
+      expect(await db.Record.count()).toBe(3);
 
       // Reading needs no queue.
-      expect((await request(app).get('/records')).body.results).toHaveLength(2);
+      expect((await request(app).get('/records')).body.results).toHaveLength(3);
       expect((await request(app).get('/records/2')).status).toBe(200);
       // Archived: Postgres has the answer.
       const archived = await request(app).get('/records/1/archive');
@@ -179,13 +187,17 @@ describe('stage 05: Redis is down', () => {
     }
     // Back by itself. The test server keeps nothing on disk: the queue is empty now.
     let res = await create({ title: 'after' });
-    for (let attempt = 0; attempt < 50 && res.status !== 201; attempt++) {
+    for (let attempt = 0; attempt < 50 && res.body.archive?.queued !== true; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       res = await create({ title: 'after' });
     }
     expect(res.status).toBe(201);
-    // Id 3: the refused record never reached Postgres.
-    expect(res.body.archive.jobId).toBe('archive-3');
-    expect((await request(app).get('/records/3/archive')).body.state).toBe('waiting');
+    expect(res.body.archive).toMatchObject({ queued: true });
+    expect((await request(app).get(`/records/${res.body.id}/archive`)).body.state).toBe('waiting');
+    // The record of the outage has no job yet, and says who will add it (the worker's reconciler).
+    expect((await request(app).get('/records/3/archive')).body).toMatchObject({
+      state: 'not-queued',
+      source: 'database',
+    });
   });
 });

@@ -45,6 +45,17 @@ describe('stage 05: node src/migrate.ts (the migrate service)', () => {
       { column_name: 'archived_at', data_type: 'timestamp with time zone', is_nullable: 'YES' },
       { column_name: 'archive_file', data_type: 'character varying', is_nullable: 'YES' },
     ]);
+    // 0003: the records that wait for their archive, for the worker's reconciler.
+    expect(output).toContain('migrate: applied 0003-index-records-waiting-for-archive');
+    expect(
+      await query(`SELECT indexdef FROM pg_indexes WHERE indexname = 'records_waiting_for_archive'`),
+    ).toEqual([
+      {
+        indexdef: expect.stringMatching(
+          /ON public\.records USING btree \(id\) WHERE \(archived_at IS NULL\)$/,
+        ),
+      },
+    ]);
   });
 
   test('a second run changes nothing and exits 0 too', async () => {
@@ -56,6 +67,7 @@ describe('stage 05: node src/migrate.ts (the migrate service)', () => {
     expect(await query('SELECT name FROM migrations ORDER BY name')).toEqual([
       { name: '0001-create-records' },
       { name: '0002-add-archive-columns' },
+      { name: '0003-index-records-waiting-for-archive' },
     ]);
     expect(await query('SELECT data FROM records')).toEqual([{ data: { kept: true } }]);
   });

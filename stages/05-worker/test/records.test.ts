@@ -52,7 +52,7 @@ describe('stage 05: the records API', () => {
     expect(res.body).toEqual({
       id: 1,
       data: { title: 'Test' },
-      archive: { jobId: 'archive-1', status: '/records/1/archive' },
+      archive: { jobId: 'archive-1', status: '/records/1/archive', queued: true },
     });
 
     const second = await create({ title: 'Another' });
