@@ -2,6 +2,7 @@
 // volume for the data. Everything of 02 still holds.
 import { randomUUID } from 'node:crypto';
 import { describe, expectEqual, expectJsonError, expectJsonObject, expectStatus, fail } from '../assert.ts';
+import { dependencyStopped, hostileRequests } from '../fault-steps.ts';
 import type { Http, HttpResponse } from '../http.ts';
 import { containersOf, expectCompleted, expectHealthy, mountsOf } from '../services.ts';
 import type { StageChecks } from '../types.ts';
@@ -207,6 +208,10 @@ export default {
           await expectRecord(ctx.http, record);
         },
       },
+      // The fault suite (tools/check/fault-steps.ts): what applies from stage 03 on.
+      hostileRequests({ stage: '03', parser: false }),
+      dependencyStopped({ stage: '03', service: 'db', outageMs: 30_000 }),
+      dependencyStopped({ stage: '03', service: 'redis', outageMs: 20_000, visits: true }),
     ],
   },
 } satisfies StageChecks;

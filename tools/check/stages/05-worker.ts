@@ -14,11 +14,13 @@ import {
   fail,
 } from '../assert.ts';
 import type { ComposeProject } from '../compose.ts';
+import { busyStart, dependencyStopped, downThenUp, hostileRequests, replicaStopped } from '../fault-steps.ts';
 import { createHttp, type Http, loopbackUrl } from '../http.ts';
 import { seconds, within } from '../poll.ts';
 import { containersOf, exec, expectHealthy, kill, mountsOf, runningContainers } from '../services.ts';
 import type { StageChecks } from '../types.ts';
 import { expectRecord, postRecord, type Record_ } from './03-db.ts';
+import stage04 from './04-scale.ts';
 
 /** Records posted by the archive check: a few, so that both workers get some. */
 const RECORDS = 6;
@@ -443,6 +445,24 @@ export default {
           return numbers;
         },
       },
+      // The fault suite (tools/check/fault-steps.ts). Extras are a stage's own: 04's kill is run here too.
+      hostileRequests({ stage: '05', parser: true }),
+      ...stage04.verify.extras
+        .filter((step) => step.id === 'replica-killed-under-load')
+        .map((step) => ({ ...step, id: `${step.id}-05` })),
+      replicaStopped({ stage: '05', archive: true }),
+      dependencyStopped({ stage: '05', service: 'db', outageMs: 30_000, archive: true }),
+      dependencyStopped({
+        stage: '05',
+        service: 'redis',
+        outageMs: 20_000,
+        visits: true,
+        allAcknowledged: true,
+        archive: true,
+      }),
+      downThenUp({ stage: '05', archive: true }),
+      // Last: it starts the stack afresh (down -v).
+      busyStart({ stage: '05' }),
     ],
   },
 } satisfies StageChecks;
