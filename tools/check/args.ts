@@ -1,4 +1,5 @@
-// The command line of `npm run check -- <stage> [--url URL] [--project NAME] [--json] [--no-docker]`.
+// The command line of `npm run check -- <stage> [--url URL] [--project NAME] [--json] [--no-docker]
+// [--report URL --as NAME [--code CODE]] [--watch N]`.
 import { UsageError } from '../lib/cli.ts';
 import { defaultProjectName } from './compose.ts';
 import { findStage, type StageInfo } from './stages.ts';
@@ -12,12 +13,28 @@ export interface CheckArgs {
   readonly json: boolean;
   /** False with --no-docker: the Docker checks are skipped. */
   readonly docker: boolean;
+  /** --report: where the class board is, and the name to appear as. */
+  readonly report?: BoardReport;
+  /** --watch N: check (and report) every N seconds until Ctrl-C. */
+  readonly watch?: number;
 }
+
+export interface BoardReport {
+  /** Without a trailing slash. */
+  readonly url: string;
+  readonly as: string;
+  /** The class code; needed the first time only (the token it gives is kept). */
+  readonly code?: string;
+}
+
+/** Fewer seconds than this between rounds is a flood, not a watch. */
+export const WATCH_MIN_SECONDS = 5;
 
 export type Parsed = { help: true } | ({ help: false } & CheckArgs);
 
 export function usage(stages: readonly StageInfo[]): string {
   return `Usage: npm run check -- <stage> [--url URL] [--project NAME] [--json] [--no-docker]
+                        [--report URL --as NAME [--code CODE]] [--watch N]
 
 Checks a running stage from the outside, the way its users see it.
 
@@ -27,6 +44,11 @@ Checks a running stage from the outside, the way its users see it.
                    that \`docker compose up\` gives it in its folder, e.g. 02-compose)
   --json           print the results as JSON
   --no-docker      skip the checks that ask \`docker compose\`
+  --report URL     send the verdicts to the class board at URL (or CHECK_REPORT): the stage,
+                   each check's id, verdict and duration, and this tool's version; nothing else
+  --as NAME        your name on the board (or CHECK_AS)
+  --code CODE      the class code the board shows (or CHECK_CODE); needed the first time only
+  --watch N        check again every N seconds (at least ${WATCH_MIN_SECONDS}; or CHECK_WATCH) until Ctrl-C
 
 Exit code: 0 when every check passed, 1 when one failed or nothing answers, 2 for a bad command line.`;
 }
@@ -41,6 +63,10 @@ export function parseCheckArgs(
   let project: string | undefined;
   let json = false;
   let docker = true;
+  let report: string | undefined;
+  let as: string | undefined;
+  let code: string | undefined;
+  let watch: string | undefined;
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -55,6 +81,10 @@ export function parseCheckArgs(
     else if (flag === '--no-docker') docker = false;
     else if (flag === '--url') url = value();
     else if (flag === '--project') project = value();
+    else if (flag === '--report') report = value();
+    else if (flag === '--as') as = value();
+    else if (flag === '--code') code = value();
+    else if (flag === '--watch') watch = value();
     else if (flag.startsWith('-')) throw new UsageError(`Unknown option ${flag}.`);
     else if (stageName !== undefined)
       throw new UsageError(`One stage at a time: got ${stageName} and ${arg}.`);
@@ -73,7 +103,40 @@ export function parseCheckArgs(
     project: project ?? env.COMPOSE_PROJECT_NAME ?? defaultProjectName(stage.folder),
     json,
     docker,
+    report: boardReport(
+      report ?? nonEmpty(env.CHECK_REPORT),
+      as ?? nonEmpty(env.CHECK_AS),
+      code ?? nonEmpty(env.CHECK_CODE),
+    ),
+    watch: watchSeconds(watch ?? nonEmpty(env.CHECK_WATCH)),
   };
+}
+
+/** compose passes an unset variable as "": that is no setting. */
+function nonEmpty(value: string | undefined): string | undefined {
+  return value?.trim() ? value.trim() : undefined;
+}
+
+function boardReport(
+  url: string | undefined,
+  as: string | undefined,
+  code: string | undefined,
+): BoardReport | undefined {
+  if (url === undefined) {
+    if (as !== undefined) throw new UsageError('--as names you on the class board: add --report URL.');
+    return undefined;
+  }
+  if (as === undefined) throw new UsageError('--report needs --as NAME: the name the board shows for you.');
+  return { url: httpUrl(url, '--report', 'http://192.168.1.20:4000'), as, ...(code ? { code } : {}) };
+}
+
+function watchSeconds(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds < WATCH_MIN_SECONDS || seconds > 3600) {
+    throw new UsageError(`--watch takes seconds, from ${WATCH_MIN_SECONDS} to 3600, got "${raw}".`);
+  }
+  return seconds;
 }
 
 function splitOnce(text: string, separator: string): [string, string] {
@@ -92,14 +155,18 @@ function webPort(env: NodeJS.ProcessEnv): number {
 }
 
 function checkUrl(raw: string): string {
+  return httpUrl(raw, '--url', 'http://localhost:8080');
+}
+
+function httpUrl(raw: string, option: string, example: string): string {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new UsageError(`--url must be a URL like http://localhost:8080, got "${raw}".`);
+    throw new UsageError(`${option} must be a URL like ${example}, got "${raw}".`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`--url must start with http:// or https://, got "${raw}".`);
+    throw new UsageError(`${option} must start with http:// or https://, got "${raw}".`);
   }
   return url.href.replace(/\/+$/, '');
 }
