@@ -52,7 +52,7 @@ export interface PostAnswer {
   body: {
     id: number;
     data: unknown;
-    archive: { jobId: string; status: string };
+    archive: { jobId: string; status: string; queued: boolean; note?: string };
     error?: string;
     dependency?: string;
   };
