@@ -15,7 +15,8 @@ export const BODY_LIMIT = '16kb';
 /** Per client address: a burst of 30 requests, then 2 a second (a --watch of 1 s is one). */
 export const RATE = { burst: 30, perSecond: 2 };
 
-const isLoopback = (address = '') => /^(127\.|::1$|::ffff:127\.)/.test(address);
+// The instructor's own browser, on this laptop (localhost is 127.0.0.1 or ::1).
+const isInstructor = (address = '') => ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(address);
 
 export interface BoardOptions {
   /** The board's addresses as attendees type them (http://192.168.1.20:4000), for the join page. */
@@ -85,7 +86,7 @@ export function createBoardApp(store: BoardStore, catalogue: Catalogue, options:
   });
   // The class code only for the instructor's own screen, which projects it.
   app.get('/api/class', (req, res) => {
-    if (!isLoopback(req.socket.remoteAddress)) {
+    if (!isInstructor(req.socket.remoteAddress)) {
       throw new HttpError(403, 'the class code is shown on the instructor’s screen');
     }
     res.json({ code: store.classCode, urls: options.roomUrls() });
