@@ -326,7 +326,7 @@ export function hostileRequests(options: FaultOptions & { parser: boolean }): Ve
         const what =
           answer.status === 0
             ? `no answer (${answer.reason})`
-            : `${answer.status} ${answer.body.trim().slice(0, 90)}`;
+            : `${answer.status} ${answer.body.trim().slice(0, 60)}`;
         return {
           wrong,
           line: `${wrong ? '✗' : '✓'} ${c.name}: ${wrong ?? what}${c.holdOpen ? ` after ${seconds(answer.ms)}` : ''}`,

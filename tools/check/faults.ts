@@ -359,10 +359,8 @@ export function formatReport(report: FaultReport): string {
 
 /** "first 503 db 0.4 s after `stop db` began; 201 for good 1.9 s after it was back" */
 export function formatTimeline(t: Timeline, what: string, ok = '201'): string {
-  const first =
-    t.firstRefusalMs === undefined
-      ? 'no refusal'
-      : `first ${t.firstRefusal} ${seconds(t.firstRefusalMs)} after \`${what}\` began`;
+  if (t.firstRefusalMs === undefined) return `${ok} throughout, not one refusal`;
+  const first = `first ${t.firstRefusal} ${seconds(t.firstRefusalMs)} after \`${what}\` began`;
   const back =
     t.backMs === undefined ? `never back to ${ok}` : `${ok} for good ${seconds(t.backMs)} after it was back`;
   return `${first}; ${back}`;
