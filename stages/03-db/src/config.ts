@@ -11,6 +11,11 @@ export interface Config {
   databaseUrl: string;
   /** The largest request body the records API reads, like `100kb` (what is bigger gets a 413). */
   bodyLimit: string;
+  /**
+   * How long migrate waits for Postgres to take a connection before it gives
+   * up: on a busy laptop, Postgres can need a while even after its healthcheck.
+   */
+  migrateWaitMs: number;
 }
 
 /** A setting that cannot be used. loadConfigOrExit() prints the message and exits. */
@@ -26,6 +31,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'postgresql:',
     ]),
     bodyLimit: readSize(env, 'BODY_LIMIT', '100kb'),
+    migrateWaitMs: readInteger(env, 'MIGRATE_WAIT_MS', 60_000, 0, 3_600_000),
   };
 }
 

@@ -1,7 +1,9 @@
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../testing/isolation.ts';
-import { freePort } from '../../../testing/services.ts';
-import { runStageToExit } from '../../../testing/stage-process.ts';
+import { freePort, startPostgres } from '../../../testing/services.ts';
+import { runStage, runStageToExit } from '../../../testing/stage-process.ts';
+
+const STAGE = '03-db';
 
 let testDatabase: TestDatabase;
 
@@ -13,7 +15,7 @@ afterAll(async () => {
 });
 
 function migrate(env: Record<string, string>) {
-  return runStageToExit('03-db', { script: 'src/migrate.ts', env });
+  return runStageToExit(STAGE, { script: 'src/migrate.ts', env });
 }
 
 async function query(sql: string): Promise<unknown[]> {
@@ -53,11 +55,43 @@ describe('stage 03: node src/migrate.ts (the migrate service)', () => {
     expect(await query('SELECT data FROM records')).toEqual([{ data: { kept: true } }]);
   });
 
-  test('no Postgres to talk to: exit 1 with a message, so that compose does not start web', async () => {
+  test('no Postgres to talk to: it waits (MIGRATE_WAIT_MS), then exit 1 with a message, so that compose does not start web', async () => {
     const { code, output } = await migrate({
       DATABASE_URL: `postgres://workshop@127.0.0.1:${await freePort()}/x`,
+      MIGRATE_WAIT_MS: '3000',
     });
-    expect(output).toMatch(/migrate: failed: connect ECONNREFUSED 127\.0\.0\.1:\d+/);
+    expect(output).toMatch(
+      /migrate: waiting for the database \(connect ECONNREFUSED 127\.0\.0\.1:\d+\); 0 s so far/,
+    );
+    expect(output).toMatch(
+      /migrate: failed: connect ECONNREFUSED 127\.0\.0\.1:\d+ \(gave up after \d s of waiting for the database, MIGRATE_WAIT_MS\)/,
+    );
+    expect(code).toBe(1);
+  });
+
+  test('a Postgres that is not up yet: it waits, says so, and migrates once Postgres is there', async () => {
+    const late = await startPostgres();
+    try {
+      await late.stop();
+      const child = await runStage(STAGE, {
+        script: 'src/migrate.ts',
+        env: { DATABASE_URL: late.url },
+        ready: /migrate: waiting for the database \(connect ECONNREFUSED/,
+      });
+      await late.start();
+      expect(await child.exited).toBe(0);
+      expect(child.output()).toContain('migrate: applied 0001-create-records');
+    } finally {
+      await late.destroy();
+    }
+  });
+
+  test('a database that does not exist: exit 1 at once, since waiting will not help', async () => {
+    const url = new URL(testDatabase.url);
+    url.pathname = '/no_such_database';
+    const { code, output } = await migrate({ DATABASE_URL: url.toString() });
+    expect(output).toContain('migrate: failed: database "no_such_database" does not exist');
+    expect(output).not.toContain('waiting');
     expect(code).toBe(1);
   });
 

@@ -16,6 +16,11 @@ export interface Config {
   databaseUrl: string;
   /** The largest request body the records API reads, like `100kb` (what is bigger gets a 413). */
   bodyLimit: string;
+  /**
+   * How long migrate waits for Postgres to take a connection before it gives
+   * up: on a busy laptop, Postgres can need a while even after its healthcheck.
+   */
+  migrateWaitMs: number;
   /** The name this replica gives in X-Served-By. In Docker, the hostname is the container id. */
   replicaName: string;
   /** How often the worker tries an archive job before it counts as failed (and the reconciler retries it). */
@@ -100,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: readRedisUrl(env),
     databaseUrl: readDatabaseUrl(env),
     bodyLimit: readSize(env, 'BODY_LIMIT', '100kb'),
+    migrateWaitMs: readInteger(env, 'MIGRATE_WAIT_MS', 60_000, 0, 3_600_000),
     replicaName: readText(env, 'REPLICA_NAME', hostname()),
     archiveAttempts: readInteger(env, 'ARCHIVE_ATTEMPTS', 20, 1, 100),
     archiveBackoffMs: readInteger(env, 'ARCHIVE_BACKOFF_MS', 1000, 0, 3_600_000),
