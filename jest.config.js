@@ -7,7 +7,10 @@ export default {
     '<rootDir>/tools/**/*.test.ts',
     '<rootDir>/docs/**/*.test.ts',
   ],
+  // jose (stage 06's tokens) ships ES modules only: swc turns them into CommonJS too.
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   transform: {
+    '^.+/node_modules/jose/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
     '^.+\\.ts$': [
       '@swc/jest',
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2024' }, module: { type: 'commonjs' } },

@@ -10,6 +10,7 @@ import type { CheckResult } from '../check/run.ts';
 import { listStages, loadStages, type StageInfo } from '../check/stages.ts';
 import { parseOrExit } from '../lib/cli.ts';
 import { parseVerifyArgs, USAGE, type VerifyArgs } from './args.ts';
+import { isClusterStage, verifyCluster } from './cluster.ts';
 import { freePortsFor } from './ports.ts';
 import { createStack, type Stack } from './stack.ts';
 import { formatTable, type RunReport, type StageReport, seconds, writeReport } from './summary.ts';
@@ -67,7 +68,7 @@ const report: RunReport = {
   ok: false,
   stages: [],
 };
-let current: Stack | undefined;
+let current: Pick<Stack, 'compose' | 'tearingDown' | 'teardown'> | undefined;
 let currentResult: StageReport | undefined;
 
 function progress(stage: StageInfo, text: string): void {
@@ -129,6 +130,31 @@ async function verifyStage(stage: StageInfo, ports: Record<string, string>): Pro
   // In the report from the start: an interrupted run still shows how far it got.
   report.stages.push(result);
   currentResult = result;
+  // A stage deployed on a swarm (06): a cluster of engines instead of one compose project.
+  if (isClusterStage(readdirSync(join(stagesDir, stage.folder)))) {
+    const dir = join(stagesDir, stage.folder);
+    const indented = (check: CheckResult) => console.log(indent(formatResult(check), 6));
+    const onCluster = (cluster: typeof current) => {
+      current = cluster;
+    };
+    const say = (line: string) => progress(stage, line);
+    await verifyCluster({
+      root,
+      stage,
+      dir,
+      project,
+      result,
+      ports,
+      verbose: args.verbose,
+      noCache: args.noCache,
+      progress: say,
+      onCluster,
+      onResult: indented,
+    });
+    progress(stage, result.ok ? `✓ ok (${result.passed} checks passed)` : '✗ FAILED');
+    current = undefined;
+    return;
+  }
   const loaded = await loadStages(checksDir(root), stage.number);
   const checks = loaded.find((s) => s.folder === stage.folder)?.checks;
   const stack = createStack({

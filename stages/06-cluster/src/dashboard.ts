@@ -1,0 +1,78 @@
+// The `dashboard` service (see compose.yaml): bull-board, a web page that shows
+// the queue (waiting, active, completed, failed jobs, their data, progress and
+// errors) and lets you retry or remove jobs. Published on 127.0.0.1 only: it
+// has no login, and whoever reaches it can change the queue.
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { Queue } from 'bullmq';
+import express from 'express';
+import { publicKey, requireScope } from './auth.ts';
+import { loadDashboardConfigOrExit } from './config.ts';
+import { errorHandler } from './errors.ts';
+import { ARCHIVE_QUEUE } from './queue.ts';
+import { closeRedis, createRedis } from './redis.ts';
+
+const config = loadDashboardConfigOrExit();
+// Like web, the dashboard answers people: it fails fast while Redis is away.
+const redis = createRedis(config.redisUrl, 'dashboard');
+await once(redis, 'ready', { signal: AbortSignal.timeout(5000) }).catch(() => {});
+const queue = new Queue(ARCHIVE_QUEUE, { connection: redis, skipVersionCheck: true });
+queue.on('error', () => {});
+
+// #region board
+const board = new ExpressAdapter();
+board.setBasePath('/');
+// The cast: @bull-board/express 9.10.1 brings its own copy of @bull-board/api
+// (9.10.1, next to our 9.10.2), and TypeScript sees two different classes.
+type ServerAdapter = Parameters<typeof createBullBoard>[0]['serverAdapter'];
+createBullBoard({ queues: [new BullMQAdapter(queue)], serverAdapter: board as unknown as ServerAdapter });
+
+const app = express();
+app.disable('x-powered-by');
+// For the healthcheck (src/healthcheck.ts): up while Redis answers.
+app.get('/healthz', async (_req, res) => {
+  const up = await redis.ping().then(
+    () => true,
+    () => false,
+  );
+  res
+    .status(up ? 200 : 503)
+    .json({ status: up ? 'ok' : 'unavailable', dependencies: { redis: up ? 'up' : 'down' } });
+});
+// #region dashboard-auth
+// Everything else takes a token with the scope dashboard: the page can retry
+// and delete jobs. A browser cannot send a header by itself, so /login?token=
+// puts the token into a cookie that only this page gets, then opens the board.
+app.get('/login', (req, res) => {
+  const token = typeof req.query.token === 'string' ? req.query.token : '';
+  res.cookie('token', token, { httpOnly: true, sameSite: 'strict', path: '/' }).redirect('/');
+});
+app.use(requireScope(await publicKey(config.auth.publicKey), config.auth, 'dashboard'));
+// #endregion dashboard-auth
+app.use('/', board.getRouter());
+// #endregion board
+// A refused token gets the same JSON 401/403 as from web.
+app.use(errorHandler);
+
+const server = app.listen(config.port);
+await once(server, 'listening');
+console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
+
+process.once('SIGTERM', () => shutdown('SIGTERM'));
+process.once('SIGINT', () => shutdown('SIGINT'));
+
+function shutdown(signal: string): void {
+  console.log(`${signal} received, finishing in-flight requests`);
+  server.close(async () => {
+    await queue.close();
+    await closeRedis(redis);
+    console.log('stopped');
+    process.exit(0);
+  });
+  // The page keeps connections open: close them once they are idle.
+  setInterval(() => server.closeIdleConnections(), 100).unref();
+  setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs).unref();
+}

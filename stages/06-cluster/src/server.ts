@@ -1,0 +1,58 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.ts';
+import { publicKey } from './auth.ts';
+import { loadConfigOrExit } from './config.ts';
+import { createDatabase } from './db.ts';
+import { createArchiveQueue } from './queue.ts';
+import { closeRedis, createRedis } from './redis.ts';
+import { waitForSchema } from './schema.ts';
+
+const config = loadConfigOrExit();
+const redis = createRedis(config.redisUrl);
+// Give Redis a moment to connect, so that the first visitors get no 503. If it
+// is not there (an 'error' ends the wait), start anyway: the routes answer 503
+// until the connection is up.
+await once(redis, 'ready', { signal: AbortSignal.timeout(5000) }).catch(() => {});
+// Sequelize connects on the first query; the `migrate` service has already checked that Postgres is there.
+const db = createDatabase(config.databaseUrl);
+// Swarm has no depends_on: web waits for the migrate job by itself.
+await waitForSchema(db, 'web');
+const archive = createArchiveQueue(redis, {
+  attempts: config.archiveAttempts,
+  backoffMs: config.archiveBackoffMs,
+});
+const auth = { key: await publicKey(config.auth.publicKey), rules: config.auth };
+const app = createApp({
+  redis,
+  db,
+  archive,
+  bodyLimit: config.bodyLimit,
+  replicaName: config.replicaName,
+  auth,
+});
+const server = app.listen(config.port, config.host);
+await once(server, 'listening');
+console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
+
+// `docker compose stop` sends SIGTERM, Ctrl-C sends SIGINT. Either way: stop
+// taking new connections, let the requests in flight finish, close the
+// connections to Redis and Postgres, then exit 0.
+process.once('SIGTERM', () => shutdown('SIGTERM'));
+process.once('SIGINT', () => shutdown('SIGINT'));
+
+function shutdown(signal: string): void {
+  console.log(`${signal} received, finishing in-flight requests`);
+  server.close(async () => {
+    // Only now: the requests that just finished still needed them.
+    await archive.close();
+    await Promise.all([closeRedis(redis), db.close()]);
+    console.log('stopped');
+    process.exit(0);
+  });
+  // A keep-alive connection turns idle once its last response is out: close
+  // those as they appear, instead of waiting for the client to hang up.
+  setInterval(() => server.closeIdleConnections(), 100).unref();
+  // A client that never finishes its request must not keep us alive forever.
+  setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs).unref();
+}
