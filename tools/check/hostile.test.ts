@@ -95,9 +95,9 @@ test('Expect: teapot: 417, empty unless the server answers it itself', async () 
 
 test('a body shorter than its Content-Length: held until our deadline, or ended by the server', async () => {
   const hostile = byName('a body shorter than its Content-Length');
-  const held = await sendRaw(plainPort, hostile.request, { timeoutMs: 1500, holdOpen: true });
+  const held = await sendRaw(plainPort, hostile.request, { timeoutMs: 1500 });
   expect(judgeAnswer(hostile, held)).toBe('no answer (no end within 1.5 s)');
-  const ended = await sendRaw(carefulPort, hostile.request, { timeoutMs: 5000, holdOpen: true });
+  const ended = await sendRaw(carefulPort, hostile.request, { timeoutMs: 5000 });
   expect(ended.status).toBe(408);
   expect(judgeAnswer(hostile, ended)).toBeUndefined();
 });

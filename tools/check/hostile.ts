@@ -11,7 +11,7 @@ export interface HostileCase {
   readonly request: Buffer;
   /** The stage must refuse it: a 2xx would mean the input was stored (and silently changed). */
   readonly mustRefuse: boolean;
-  /** Keep the socket open after sending (a body shorter than its Content-Length): the server must end it. */
+  /** A body shorter than its Content-Length: only the server's own deadline ends it (longer wait). */
   readonly holdOpen?: boolean;
 }
 
@@ -143,7 +143,7 @@ export function parserCases(): HostileCase[] {
 }
 
 /** Sends the bytes, reads the answer until the server closes or the deadline passes. */
-export function sendRaw(port: number, request: Buffer, options: { timeoutMs: number; holdOpen?: boolean }) {
+export function sendRaw(port: number, request: Buffer, options: { timeoutMs: number }) {
   return new Promise<RawAnswer>((resolve) => {
     const t0 = performance.now();
     const chunks: Buffer[] = [];
@@ -153,12 +153,10 @@ export function sendRaw(port: number, request: Buffer, options: { timeoutMs: num
       reason = `no end within ${options.timeoutMs / 1000} s`;
       socket.destroy();
     }, options.timeoutMs);
-    socket.on('connect', () => {
-      // A server may refuse before it has read everything (431): an EPIPE then is no failure of ours.
-      socket.write(request, () => {
-        if (!options.holdOpen) socket.end();
-      });
-    });
+    // No half-close after the request (curl does not either): a server may take the end of the
+    // client's stream for a client that gave up. The answer is complete by its length, or the server
+    // closes (every request here says Connection: close).
+    socket.on('connect', () => socket.write(request));
     socket.on('data', (chunk) => {
       chunks.push(chunk);
       const answer = parseResponse(Buffer.concat(chunks));
