@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { utimesSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestDatabase } from '../../../testing/isolation.ts';
@@ -48,6 +48,18 @@ describe('stage 05: the worker process', () => {
       'WORKER_LOCK_DURATION_MS must be a whole number from 1000 to 600000, got "10"',
     ],
     ['ARCHIVE_DIR', 'archive', 'ARCHIVE_DIR must be an absolute path like /archive, got "archive"'],
+    // The reconciler adds jobs too, with the same options as web's.
+    ['ARCHIVE_ATTEMPTS', '0', 'ARCHIVE_ATTEMPTS must be a whole number from 1 to 100, got "0"'],
+    [
+      'ARCHIVE_BACKOFF_MAX_MS',
+      '30s',
+      'ARCHIVE_BACKOFF_MAX_MS must be a whole number from 0 to 3600000, got "30s"',
+    ],
+    [
+      'RECONCILE_INTERVAL_MS',
+      '10',
+      'RECONCILE_INTERVAL_MS must be a whole number from 100 to 3600000, got "10"',
+    ],
     [
       'REDIS_URL',
       'http://user:secret@redis:6379',
@@ -60,7 +72,7 @@ describe('stage 05: the worker process', () => {
     expect(output).not.toContain('secret');
   });
 
-  test('ARCHIVE_ATTEMPTS and ARCHIVE_BACKOFF_MS are checked by web, which sets them on each job', async () => {
+  test('ARCHIVE_ATTEMPTS and ARCHIVE_BACKOFF_MS are checked by web too, which sets them on each job it adds', async () => {
     for (const [name, value] of [
       ['ARCHIVE_ATTEMPTS', '0'],
       ['ARCHIVE_BACKOFF_MS', '-1'],
@@ -113,13 +125,18 @@ describe('stage 05: the worker process', () => {
     const env = { DATABASE_URL: database.url, REDIS_URL: redisServer.url, ARCHIVE_DIR: dir.path };
     const heartbeat = join(dir.path, 'heartbeat');
     // Not ready (it cannot be, without Redis): started by hand, not with runStage's wait.
+    // Its log goes to a file, to see when it has found Redis missing (a start
+    // takes seconds on a busy machine).
+    const log = join(dir.path, 'worker.log');
     const worker = runStage(STAGE, {
       script: 'src/worker.ts',
       ready: WORKER_READY,
       env: { ...env, WORKER_HEARTBEAT_FILE: heartbeat },
+      logFile: log,
     });
     try {
-      await sleep(1500);
+      for (let attempt = 0; attempt < 150 && !/unavailable/.test(readLog(log)); attempt++) await sleep(100);
+      await sleep(500);
       await redisServer.start();
       const ready = await worker;
       expect(
@@ -201,3 +218,7 @@ describe('stage 05: the dashboard', () => {
     expect(dashboard.output()).toContain('stopped');
   });
 });
+
+function readLog(path: string): string {
+  return existsSync(path) ? readFileSync(path, 'utf8') : '';
+}

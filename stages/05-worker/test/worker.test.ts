@@ -134,20 +134,31 @@ describe('stage 05: the worker archives each new record', () => {
     expect(writesOf(one.output(), 1)).toBe(1);
   });
 
-  test('a job that keeps failing ends failed, with its error, and stays in the queue', async () => {
+  test('a job that uses up its attempts ends failed, with its error; the reconciler retries it until it completes', async () => {
     const url = await web({ ARCHIVE_ATTEMPTS: '3', ARCHIVE_BACKOFF_MS: '100' });
-    const one = await worker({ ARCHIVE_DIR: join(dir.path, 'never-there') });
-    const { body } = await postRecord(url, { title: 'doomed' });
+    const missing = join(dir.path, 'not-yet');
+    // The reconciler looks every second here (compose: every 10 s).
+    const one = await worker({
+      ARCHIVE_DIR: missing,
+      ARCHIVE_ATTEMPTS: '3',
+      ARCHIVE_BACKOFF_MS: '100',
+      RECONCILE_INTERVAL_MS: '1000',
+    });
+    const { body } = await postRecord(url, { title: 'not yet' });
 
     const [last] = (await waitForArchive(url, body.id, (s) => s.state === 'failed')).slice(-1);
     expect(last).toMatchObject({ state: 'failed', attemptsMade: 3, file: null, archivedAt: null });
-    expect(last?.error).toMatch(/^ENOENT: no such file or directory, open '.*\/never-there\//);
+    expect(last?.error).toMatch(/^ENOENT: no such file or directory, open '.*\/not-yet\//);
     expect(one.output()).toMatch(/failed \(attempt 3 of 3\)/);
-    // Not lost: a while later it is still there to look at (and to retry from the dashboard).
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(await archiveStatus(url, body.id)).toMatchObject({ state: 'failed', source: 'queue' });
-    // The record itself is fine.
-    expect((await fetch(`${url}/records/${body.id}`)).status).toBe(200);
+    // Not final: a failure that is not an UnrecoverableError may go away. The
+    // reconciler gives the job its attempts again, as long as it takes.
+    await waitForArchive(url, body.id, () =>
+      /reconciler: retried the failed jobs of 1 record/.test(one.output()),
+    );
+    mkdirSync(missing);
+    await waitForArchive(url, body.id, completed, 30);
+    expect(archiveFiles(missing)).toEqual(['record-1.json.zz']);
+    expect(writesOf(one.output(), 1)).toBe(1);
   });
 
   test('SIGTERM: the worker finishes the job in hand, takes no new one, and exits 0', async () => {

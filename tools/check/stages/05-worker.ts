@@ -191,14 +191,15 @@ export default {
       name: "POST /records answers 201 at once with the archive job's id and where to follow it",
       hint:
         'POST /records stores the record, adds its job to the queue in Redis and answers with ' +
-        '{"archive": {"jobId": "archive-<id>", "status": "/records/<id>/archive"}} (src/records.ts). ' +
+        '{"archive": {"jobId": "archive-<id>", "status": "/records/<id>/archive", "queued": true}} ' +
+        '(src/records.ts); "queued": false means Redis did not take the job in time. ' +
         '`docker compose logs web redis`.',
       async run({ http }) {
         const { record, res } = await postRecord(http);
         const archive = expectJsonObject(res).archive;
         expectEqual(
           archive,
-          { jobId: `archive-${record.id}`, status: `/records/${record.id}/archive` },
+          { jobId: `archive-${record.id}`, status: `/records/${record.id}/archive`, queued: true },
           `the "archive" of POST /records (record ${record.id})`,
         );
       },
