@@ -5,6 +5,7 @@
 import {
   createPostgresTemplate,
   postgresBinDir,
+  serverSource,
   startPostgres,
   startRedis,
   type TestServer,
@@ -13,9 +14,14 @@ import {
 export default async function globalSetup(): Promise<void> {
   const started: TestServer[] = [];
   (globalThis as { workshopServers?: TestServer[] }).workshopServers = started;
+  const redisFrom = serverSource('redis');
+  const postgresFrom = serverSource('postgres');
+  // One line, so that a run's log says which path it took.
+  console.log(`\ntest servers: Redis ${from(redisFrom)}, PostgreSQL ${from(postgresFrom)}`);
 
-  // Tests that take a server down start private ones from this template.
-  if (postgresBinDir()) process.env.WORKSHOP_PG_TEMPLATE = createPostgresTemplate();
+  // Tests that take a server down start private ones; local ones copy this template.
+  if (postgresFrom === 'local' && postgresBinDir())
+    process.env.WORKSHOP_PG_TEMPLATE = createPostgresTemplate();
   if (!process.env.REDIS_URL) {
     const redis = await startRedis();
     started.push(redis);
@@ -26,4 +32,8 @@ export default async function globalSetup(): Promise<void> {
     started.push(postgres);
     process.env.DATABASE_URL = postgres.url;
   }
+}
+
+function from(source: 'local' | 'docker'): string {
+  return source === 'local' ? 'from local binaries' : 'in Docker containers';
 }

@@ -1,25 +1,33 @@
-// Throwaway Redis and PostgreSQL servers for the tests: real servers, started
-// from the binaries of Debian's `redis-server` and `postgresql` packages (or
-// Homebrew's), each on a free loopback port with its own temporary folder.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+// Throwaway Redis and PostgreSQL servers for the tests: real servers, each on
+// a free loopback port, which a test may stop and start again. They come from
+// the binaries installed on this machine when there are any (fast, see
+// local-servers.ts), otherwise from containers of the images the stages use
+// (docker-servers.ts). TEST_SERVICES=local or TEST_SERVICES=docker picks one.
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { dockerAnswers, startDockerPostgres, startDockerRedis } from './docker-servers.ts';
+import {
+  createPostgresTemplate,
+  postgresBinDir,
+  redisBinary,
+  startLocalPostgres,
+  startLocalRedis,
+} from './local-servers.ts';
+
+export { createPostgresTemplate, postgresBinDir };
 
 const INSTALL_HINT =
-  'The tests need real Redis and PostgreSQL servers. Either install them ' +
-  '(Debian/Ubuntu: `sudo apt-get install redis-server postgresql`; macOS: `brew install redis postgresql`) ' +
-  'so that the tests can start throwaway ones, or set REDIS_URL and DATABASE_URL to servers of your own.';
+  'The tests need real Redis and PostgreSQL servers. Start the Docker engine (the tests then run ' +
+  'redis:7-bookworm and postgres:17-bookworm containers), or install the servers ' +
+  '(Debian/Ubuntu: `sudo apt-get install redis-server postgresql`; macOS: `brew install redis postgresql`), ' +
+  'or set REDIS_URL and DATABASE_URL to servers of your own.';
 
 export class MissingServerError extends Error {
   constructor(what: string) {
-    super(`${what} not found. ${INSTALL_HINT}`);
+    super(`${what} not found, and the Docker engine does not answer. ${INSTALL_HINT}`);
   }
 }
 
-/** A server process that a test can stop and start again on the same port. */
+/** A server that a test can stop and start again on the same port. */
 export interface TestServer {
   readonly url: string;
   readonly port: number;
@@ -29,6 +37,27 @@ export interface TestServer {
   start(): Promise<void>;
   /** Stops it for good and removes its files. */
   destroy(): Promise<void>;
+}
+
+/** What both ways of starting a server need to know about it. */
+export interface ServerSpec {
+  /** For messages: "redis-server on port 41234". */
+  readonly name: string;
+  readonly url: string;
+  readonly port: number;
+  /** True once the server answers on its port. */
+  ready(): Promise<boolean>;
+}
+
+export type ServerSource = 'local' | 'docker';
+
+/** Where `service`'s test servers come from on this machine. */
+export function serverSource(service: 'redis' | 'postgres'): ServerSource {
+  const chosen = process.env.TEST_SERVICES;
+  if (chosen === 'local' || chosen === 'docker') return chosen;
+  if (chosen) throw new Error(`TEST_SERVICES must be local or docker (or unset), not "${chosen}".`);
+  const installed = service === 'redis' ? redisBinary() : postgresBinDir();
+  return installed ? 'local' : 'docker';
 }
 
 export async function freePort(): Promise<number> {
@@ -41,36 +70,20 @@ export async function freePort(): Promise<number> {
 
 // ---------------------------------------------------------------- Redis
 
-export function redisBinary(): string | undefined {
-  return findOnPath('redis-server') ?? ['/usr/bin/redis-server'].find(existsSync);
-}
-
 export async function startRedis(): Promise<TestServer> {
-  const binary = redisBinary();
-  if (!binary) throw new MissingServerError('redis-server');
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'workshop-redis-'));
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--dir',
-    dir,
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ];
-  return startManaged({
+  const spec: ServerSpec = {
     name: `redis-server on port ${port}`,
     url: `redis://127.0.0.1:${port}`,
     port,
-    dir,
-    spawn: () => spawnServer(binary, args),
     ready: () => redisPing(port),
-    stopSignal: 'SIGTERM',
-  });
+  };
+  if (serverSource('redis') === 'local') {
+    if (!redisBinary()) throw new MissingServerError('redis-server');
+    return startLocalRedis(spec);
+  }
+  if (!(await dockerAnswers())) throw new MissingServerError('redis-server');
+  return startDockerRedis(spec);
 }
 
 /** PING over a raw socket: true once the server answers PONG. */
@@ -91,94 +104,24 @@ async function redisPing(port: number): Promise<boolean> {
 
 // ---------------------------------------------------------------- PostgreSQL
 
-export function postgresBinDir(): string | undefined {
-  if (process.env.PG_BIN && existsSync(join(process.env.PG_BIN, 'postgres'))) return process.env.PG_BIN;
-  const debian = '/usr/lib/postgresql';
-  if (existsSync(debian)) {
-    const versions = readdirSync(debian)
-      .filter((v) => existsSync(join(debian, v, 'bin', 'postgres')))
-      .sort((a, b) => Number(b) - Number(a));
-    if (versions[0]) return join(debian, versions[0], 'bin');
-  }
-  const onPath = findOnPath('postgres');
-  return onPath ? join(onPath, '..') : undefined;
-}
-
 /**
- * PostgreSQL refuses to run as root. When the tests run as root (CI, a
- * container) the server runs as the `postgres` user that the package created.
+ * `template` is a data folder made by createPostgresTemplate() (global setup
+ * makes one when the servers are local); containers make their own.
  */
-function postgresUser(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  try {
-    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
-    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
-    return { uid, gid };
-  } catch {
-    throw new Error(
-      `Running as root, and there is no \`postgres\` user to run PostgreSQL as. ${INSTALL_HINT}`,
-    );
-  }
-}
-
-/**
- * An empty cluster made by initdb. initdb takes a second or two, so global
- * setup makes one template and each server starts from a copy of it.
- */
-export function createPostgresTemplate(): string {
-  const bin = postgresBinDir();
-  if (!bin) throw new MissingServerError('PostgreSQL (initdb, postgres)');
-  const dir = mkdtempSync(join(tmpdir(), 'workshop-pg-template-'));
-  const data = join(dir, 'data');
-  const user = postgresUser();
-  if (user) execFileSync('chown', [`${user.uid}:${user.gid}`, dir]);
-  execFileSync(
-    join(bin, 'initdb'),
-    ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale'],
-    {
-      stdio: 'pipe',
-      ...user,
-    },
-  );
-  return data;
-}
-
 export async function startPostgres(template = process.env.WORKSHOP_PG_TEMPLATE): Promise<TestServer> {
-  const bin = postgresBinDir();
-  if (!bin) throw new MissingServerError('PostgreSQL (initdb, postgres)');
-  const ownTemplate = !template;
-  const source = template ?? createPostgresTemplate();
-  const user = postgresUser();
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'workshop-pg-'));
-  const data = join(dir, 'data');
-  execFileSync('cp', ['-a', source, data]);
-  if (user) execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
-  if (ownTemplate) rmSync(join(source, '..'), { recursive: true, force: true });
-  const args = [
-    '-D',
-    data,
-    '-p',
-    String(port),
-    '-c',
-    'listen_addresses=127.0.0.1',
-    '-c',
-    'unix_socket_directories=',
-    '-c',
-    'fsync=off',
-    '-c',
-    'max_connections=200',
-  ];
-  return startManaged({
+  const spec: ServerSpec = {
     name: `postgres on port ${port}`,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    dir,
-    spawn: () => spawnServer(join(bin, 'postgres'), args, user),
     ready: () => postgresReady(port),
-    // SIGINT is PostgreSQL's "fast shutdown": it disconnects clients and exits.
-    stopSignal: 'SIGINT',
-  });
+  };
+  if (serverSource('postgres') === 'local') {
+    if (!postgresBinDir()) throw new MissingServerError('PostgreSQL (initdb, postgres)');
+    return startLocalPostgres(spec, template);
+  }
+  if (!(await dockerAnswers())) throw new MissingServerError('PostgreSQL (initdb, postgres)');
+  return startDockerPostgres(spec);
 }
 
 async function postgresReady(port: number): Promise<boolean> {
@@ -194,89 +137,4 @@ async function postgresReady(port: number): Promise<boolean> {
   } finally {
     await client.end().catch(() => {});
   }
-}
-
-// ---------------------------------------------------------------- processes
-
-interface ManagedServer {
-  name: string;
-  url: string;
-  port: number;
-  /** The server's own folder, removed by destroy(). */
-  dir: string;
-  spawn(): ChildProcess;
-  ready(): Promise<boolean>;
-  stopSignal: NodeJS.Signals;
-}
-
-/** Starts a server and gives it the stop/start/destroy of TestServer. */
-async function startManaged(server: ManagedServer): Promise<TestServer> {
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    child = server.spawn();
-    await waitUntil(server.name, child, server.ready);
-  };
-  const stop = async () => {
-    if (child) await stopProcess(child, server.stopSignal);
-    child = undefined;
-  };
-  await start();
-  return {
-    url: server.url,
-    port: server.port,
-    start,
-    stop,
-    destroy: async () => {
-      await stop();
-      rmSync(server.dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
-
-const running = new Set<ChildProcess>();
-// If the test process dies without teardown, take the servers with it.
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-function spawnServer(binary: string, args: string[], user?: { uid: number; gid: number }): ChildProcess {
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], ...user });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  Object.defineProperty(child, 'recentOutput', { get: () => output });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  return child;
-}
-
-async function waitUntil(what: string, child: ChildProcess, ready: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) break;
-    if (await ready()) return;
-    await sleep(50);
-  }
-  child.kill('SIGKILL');
-  const output = (child as unknown as { recentOutput: string }).recentOutput;
-  throw new Error(`${what} did not start:\n${output}`);
-}
-
-async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
