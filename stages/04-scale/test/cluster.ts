@@ -124,7 +124,7 @@ export function replicaName(ip: string): string {
 export interface LbReplica {
   address: string;
   name: string | null;
-  state: 'up' | 'down';
+  state: 'up' | 'draining' | 'down';
   requests: number;
   failures: number;
   lastError: string | null;

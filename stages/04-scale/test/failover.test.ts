@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import type { StageProcess } from '../../../testing/stage-process.ts';
 import { Cluster, eventually, eventuallyReplica, lbStatus, load, tally } from './cluster.ts';
 
@@ -16,6 +18,26 @@ beforeAll(async () => {
 afterAll(() => cluster?.stop());
 
 const address = (ip: string) => `${ip}:${cluster.port}`;
+
+const post = (data: unknown): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(data),
+});
+
+/** How many records have a `marker` LIKE `pattern`, read from Postgres itself. */
+async function countRecords(pattern: string): Promise<number> {
+  const client = new pg.Client({ connectionString: cluster.env.DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query("SELECT count(*) FROM records WHERE data->>'marker' LIKE $1", [
+      pattern,
+    ]);
+    return Number(rows[0].count);
+  } finally {
+    await client.end();
+  }
+}
 
 describe('stage 04: replicas come and go', () => {
   test('a replica killed under load (300 requests, 10 at a time): no client sees an error', async () => {
@@ -50,6 +72,34 @@ describe('stage 04: replicas come and go', () => {
     expect(result.failed).toEqual([]);
     expect(Object.keys(tally(result.servedBy)).sort()).toEqual(['replica-2', 'replica-3', 'replica-4']);
     expect(proxy.output()).toMatch(/replica 127\.0\.0\.3:\d+ \(replica-3\) is up again/);
+  });
+
+  test('a replica stopped (SIGTERM) under load, POSTs included (500 requests, 10 at a time): no client sees an error', async () => {
+    // It drains for DRAIN_MS (3 s; the proxy asks every 200 ms), then closes.
+    const victim = replicas.get('127.0.0.3') as StageProcess;
+    let sent = 0;
+    let stopped: Promise<number | string> | undefined;
+    const result = await load(`${proxy.url}/records`, {
+      total: 500,
+      concurrency: 10,
+      // Every other request a POST, each with a marker of its own.
+      init: () => (sent++ % 2 === 0 ? { method: 'GET' } : post({ marker: `sigterm-${sent}` })),
+      afterEach: async (done) => {
+        if (done === 100) stopped = victim.stop('SIGTERM');
+        await sleep(100); // about 5 s of load: the drain, the close, and after
+      },
+    });
+    expect(result.failed).toEqual([]);
+    expect(await stopped).toBe(0);
+    expect(victim.output()).toMatch(/SIGTERM received, draining for 3000 ms/);
+    expect(proxy.output()).toMatch(/replica 127\.0\.0\.3:\d+ \(replica-3\) is draining: out of the rotation/);
+    // Each POST stored its record once: a retried POST never ran twice.
+    const posts = result.texts.filter((text) => text.startsWith('{"id"'));
+    expect(posts).toHaveLength(250);
+    expect(await countRecords('sigterm-%')).toBe(250);
+    // Back, for the tests that follow: the same address, a new process.
+    replicas.set('127.0.0.3', await cluster.startReplica('127.0.0.3'));
+    await eventuallyReplica(proxy, address('127.0.0.3'), (replica) => replica?.state === 'up');
   });
 
   test('scaling up: a new replica in DNS gets requests within seconds', async () => {
