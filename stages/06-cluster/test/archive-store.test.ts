@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 async function newRecord(): Promise<number> {
-  return (await db.Record.create({ data: { title: 'Test' } })).get('id');
+  return (await db.Record.create({ data: { title: 'Test' } })).get('id') as number;
 }
 
 it('keeps the bytes and marks the record archived, in one step', async () => {
