@@ -213,7 +213,7 @@ export function downThenUp(options: FaultOptions): VerifyStep {
     async run(ctx) {
       const run = newRun();
       const baseline = await baselineId(ctx, fault, run);
-      const answers = await startWriteStream(ctx.http, { fault, run, ...load }).stop();
+      const answers = await startWriteStream(ctx.http, { fault, run, ...load }).done();
       // Archived before the down, so that what is checked after it is what the volume kept.
       if (options.archive) await archiveOnce(ctx, tallyWrites(answers, [], fault, run).ids);
       const t0 = performance.now();
@@ -223,7 +223,7 @@ export function downThenUp(options: FaultOptions): VerifyStep {
       const report: FaultReport = {
         title: 'down, then up',
         writes,
-        stream: `${load.maxRequests} before the down`,
+        stream: `${load.clients} at a time, all before the down`,
         ...(options.archive ? { archive: await archiveOnce(ctx, writes.ids) } : {}),
         more: [`down and up took ${seconds(performance.now() - t0)}`],
       };

@@ -1,19 +1,24 @@
 // The fault suite's counting, on the shapes the stages really answer: POST
 // /records's 201 and 503 bodies, GET /records pages, GET /records/:id/archive,
 // `ls /archive`. A promise broken in the data must show in the report.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   type ArchiveAnswer,
   brokenPromises,
   type FaultReport,
   formatReport,
   formatTimeline,
+  listRecords,
   markerOf,
   type StoredRecord,
+  startWriteStream,
   tallyArchives,
   tallyWrites,
   timeline,
   type WriteAnswer,
 } from './faults.ts';
+import { createHttp } from './http.ts';
 
 const fault = 'db-stopped';
 const run = '9f3a61c2';
@@ -242,4 +247,65 @@ test('a long list of ids is cut short in the report', () => {
   expect(formatReport({ title: 't', stream: 's', writes, archive: tally })).toContain(
     'archived exactly once: 0 of 20; 20 failed: connect ECONNREFUSED 172.18.0.3:5432 (100, 101, 102, 103, 104, 105, 106, 107 and 12 more)',
   );
+});
+
+/**
+ * A small records API on 127.0.0.1 with the stages' answers: 201 {id, data},
+ * and a 503 {"error", "dependency": "db"} for every third POST, which it
+ * stores all the same (the broken promise the suite must see).
+ */
+function leakyApi(): Server {
+  const records: StoredRecord[] = [];
+  return createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (req.method === 'POST') {
+        const record = { id: records.length + 1, data: JSON.parse(body) };
+        records.push(record);
+        if (record.id % 3 === 0) {
+          res.statusCode = 503;
+          res.end(JSON.stringify({ error: 'The database is unavailable', dependency: 'db' }));
+        } else {
+          res.statusCode = 201;
+          res.end(JSON.stringify(record));
+        }
+        return;
+      }
+      const after = Number(url.searchParams.get('after'));
+      const limit = Number(url.searchParams.get('limit'));
+      const page = records.filter((r) => r.id > after).slice(0, limit + 1);
+      const results = page.slice(0, limit);
+      const next = page.length > limit ? `/records?after=${results.at(-1)?.id}&limit=${limit}` : null;
+      res.end(JSON.stringify({ results, next }));
+    });
+  });
+}
+
+test('a stream against a real server: every request answered, counted, and the stored-but-refused found', async () => {
+  const server = leakyApi();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const http = createHttp(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const answers = await startWriteStream(http, {
+      fault,
+      run,
+      clients: 3,
+      paceMs: 0,
+      maxRequests: 250,
+    }).done();
+    expect(answers.map((a) => a.n)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    const stored = await listRecords(http, 0); // three pages of 100
+    expect(stored).toHaveLength(250);
+    const tally = tallyWrites(answers, stored, fault, run);
+    expect(tally.acknowledged + tally.refused).toBe(250);
+    expect(tally.refused).toBe(83);
+    expect(tally.refusedButStored).toHaveLength(83);
+    expect(tally.lost).toEqual([]);
+    expect(tally.byStatus).toEqual({ '201': 167, '503 db': 83 });
+  } finally {
+    server.close();
+  }
 });

@@ -70,6 +70,8 @@ export interface WriteStream {
   readonly answers: readonly WriteAnswer[];
   /** Stops sending; resolves once every POST in flight is answered. */
   stop(): Promise<WriteAnswer[]>;
+  /** Resolves once all `maxRequests` are answered. */
+  done(): Promise<WriteAnswer[]>;
 }
 
 export function startWriteStream(http: Http, options: StreamOptions): WriteStream {
@@ -118,13 +120,17 @@ function startStream(
     }
   };
   const clients = Promise.all(Array.from({ length: options.clients }, client));
+  const sorted = async () => {
+    await clients;
+    return [...answers].sort((a, b) => a.n - b.n);
+  };
   return {
     answers,
-    stop: async () => {
+    stop: () => {
       stopped = true;
-      await clients;
-      return [...answers].sort((a, b) => a.n - b.n);
+      return sorted();
     },
+    done: sorted,
   };
 }
 
