@@ -52,6 +52,11 @@ describe('npm run check: the command line', () => {
     [['01', '--url'], /--url needs a value/],
     [['01', '--url', 'localhost:8080'], /--url must start with http/],
     [['01', '--url', 'not a url'], /--url must be a URL/],
+    [['01', '--report', 'http://10.0.0.5:4000'], /--report needs --as NAME/],
+    [['01', '--as', 'ada'], /--as names you on the class board: add --report URL/],
+    [['01', '--report', 'localhost:4000', '--as', 'ada'], /--report must start with http/],
+    [['01', '--watch', '2'], /--watch takes seconds, from 5 to 3600, got "2"/],
+    [['01', '--watch', 'often'], /--watch takes seconds/],
   ])('%j is refused: %s', (argv, message) => {
     expect(() => parse(argv)).toThrow(UsageError);
     expect(() => parse(argv)).toThrow(message);
@@ -59,5 +64,40 @@ describe('npm run check: the command line', () => {
 
   test('a WEB_PORT that is no port is refused, naming the variable', () => {
     expect(() => parse(['01'], { WEB_PORT: 'eighty' })).toThrow('WEB_PORT must be a port number');
+  });
+
+  test('--report URL --as NAME --code CODE --watch N, for the class board', () => {
+    const args = parse([
+      '02',
+      '--report',
+      'http://10.0.0.5:4000/',
+      '--as',
+      'ada',
+      '--code',
+      'K7P2QX',
+      '--watch=30',
+    ]);
+    expect(args.report).toEqual({ url: 'http://10.0.0.5:4000', as: 'ada', code: 'K7P2QX' });
+    expect(args.watch).toBe(30);
+    expect(parse(['02'])).toMatchObject({ report: undefined, watch: undefined });
+  });
+
+  test('the same from the environment (the check container gets them so); the command line wins', () => {
+    const env = {
+      CHECK_REPORT: 'http://10.0.0.5:4000',
+      CHECK_AS: 'grace',
+      CHECK_CODE: 'K7P2QX',
+      CHECK_WATCH: '10',
+    };
+    expect(parse(['02'], env)).toMatchObject({
+      report: { url: 'http://10.0.0.5:4000', as: 'grace', code: 'K7P2QX' },
+      watch: 10,
+    });
+    expect(parse(['02', '--as', 'ada'], env).report?.as).toBe('ada');
+    // compose passes a variable that is not set as an empty string: no report, no watch.
+    expect(parse(['02'], { CHECK_REPORT: '', CHECK_AS: '', CHECK_CODE: '', CHECK_WATCH: '' })).toMatchObject({
+      report: undefined,
+      watch: undefined,
+    });
   });
 });

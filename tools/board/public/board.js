@@ -44,7 +44,7 @@ function render(board) {
     const name = el('th', row.name, 'name');
     name.scope = 'row';
     if (row.stuckSince !== null)
-      name.append(el('span', `stuck ${ago(row.stuckSince).replace(' ago', '')}`, 'stuck'));
+      name.append(el('span', `stuck for ${ago(row.stuckSince).replace(' ago', '')}`, 'stuck'));
     tr.append(name, ...board.stages.map((stage) => cellOf(row.cells[stage])));
     return tr;
   });
