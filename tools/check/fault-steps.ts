@@ -324,7 +324,7 @@ export function hostileRequests(options: FaultOptions & { parser: boolean }): Ve
         const what =
           answer.status === 0
             ? `no answer (${answer.reason})`
-            : `${answer.status} ${answer.body.trim().slice(0, 60)}`;
+            : `${answer.status} ${shortError(answer.body)}`;
         return {
           wrong,
           line: `${wrong ? '✗' : '✓'} ${c.name}: ${wrong ?? what}${c.holdOpen ? ` after ${seconds(answer.ms)}` : ''}`,
@@ -343,6 +343,16 @@ export function hostileRequests(options: FaultOptions & { parser: boolean }): Ve
       return note;
     },
   };
+}
+
+/** The "error" of a JSON body, cut at a word: what the client is told to fix. */
+function shortError(body: string): string {
+  let text = body.trim();
+  try {
+    const error = (JSON.parse(text) as { error?: unknown }).error;
+    if (typeof error === 'string') text = JSON.stringify(error);
+  } catch {}
+  return text.length <= 72 ? text : `${text.slice(0, 72).replace(/\s+\S*$/, '')} ...`;
 }
 
 // ------------------------------------------------------------ shared
