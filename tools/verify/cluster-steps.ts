@@ -49,11 +49,11 @@ function startLoad(http: Http) {
             timeoutMs: LOAD.timeoutMs,
           });
           if (res.status === 201) totals.acknowledged.push((res.json as { id: number }).id);
-          else failed(`POST ${res.status} ${res.text.slice(0, 100)}`);
+          else failed(`POST ${res.status} ${res.text.trim().slice(0, 100)}`);
         } else {
           totals.gets++;
           const res = await http.get('/', { timeoutMs: LOAD.timeoutMs });
-          if (res.status !== 200) failed(`GET ${res.status} ${res.text.slice(0, 100)}`);
+          if (res.status !== 200) failed(`GET ${res.status} ${res.text.trim().slice(0, 100)}`);
         }
       } catch (err) {
         if (!(err instanceof NoAnswer)) throw err;

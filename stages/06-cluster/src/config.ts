@@ -17,6 +17,11 @@ export interface Config {
   databaseUrl: string;
   /** The largest request body the records API reads, like `100kb` (what is bigger gets a 413). */
   bodyLimit: string;
+  /**
+   * How long migrate waits for Postgres to take a connection before it gives
+   * up: on a busy laptop, Postgres can need a while even after its healthcheck.
+   */
+  migrateWaitMs: number;
   /** The name this replica gives in X-Served-By. In Docker, the hostname is the container id. */
   replicaName: string;
   /** How often the worker tries an archive job before it counts as failed (and the reconciler retries it). */
@@ -114,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: readRedisUrl(env),
     databaseUrl: readDatabaseUrl(env),
     bodyLimit: readSize(env, 'BODY_LIMIT', '100kb'),
+    migrateWaitMs: readInteger(env, 'MIGRATE_WAIT_MS', 60_000, 0, 3_600_000),
     replicaName: readText(env, 'REPLICA_NAME', hostname()),
     archiveAttempts: readInteger(env, 'ARCHIVE_ATTEMPTS', 20, 1, 100),
     archiveBackoffMs: readInteger(env, 'ARCHIVE_BACKOFF_MS', 1000, 0, 3_600_000),
@@ -202,8 +208,11 @@ export function loadConfigOrExit(): Config {
 }
 
 /** For src/migrate.ts: the database alone (it needs no key to check tokens with). */
-export function loadMigrateConfigOrExit(): { databaseUrl: string } {
-  return orExit(() => ({ databaseUrl: readDatabaseUrl(process.env) }));
+export function loadMigrateConfigOrExit(): Pick<Config, 'databaseUrl' | 'migrateWaitMs'> {
+  return orExit(() => ({
+    databaseUrl: readDatabaseUrl(process.env),
+    migrateWaitMs: readInteger(process.env, 'MIGRATE_WAIT_MS', 60_000, 0, 3_600_000),
+  }));
 }
 
 /** For the load balancer, src/proxy.ts: the same, with its own settings. */

@@ -36,10 +36,15 @@ export interface Database {
   close(): Promise<void>;
 }
 
+// #region timeouts
 /**
  * Sequelize keeps a pool of connections to Postgres and hands one to each
- * query. The timeouts make an outage cheap: a query fails within a second
- * instead of waiting, and the next query simply tries a new connection.
+ * query. An outage shows at once, without any timeout: a stopped server
+ * refuses new connections (or its name no longer resolves) and breaks the
+ * open ones, so the query fails right away, and the next one simply tries a
+ * new connection. The timeouts are for a server that is there but slow, and
+ * they are generous: on a busy laptop a healthy Postgres can take a second
+ * or two, and a timeout that trips then is a 503 for nothing.
  */
 export function createDatabase(url: string, applicationName = 'web'): Database {
   const sequelize = new Sequelize(url, {
@@ -48,21 +53,30 @@ export function createDatabase(url: string, applicationName = 'web'): Database {
     logging: false,
     pool: {
       max: 10,
-      // Wait at most a second for a free connection (or a new one).
-      acquire: 1000,
+      // Wait at most 3 s for a free connection, or a new one. With the
+      // statement timeout below, a request has its answer within 3 + 5 s,
+      // before a client (or a proxy) that waits 10 s gives up on it.
+      acquire: 3000,
       idle: 10_000,
     },
     dialectOptions: {
       // Shows up in Postgres's pg_stat_activity: handy when you look around.
       application_name: applicationName,
-      // A server that does not even accept the connection in 800 ms is down for us...
-      connectionTimeoutMillis: 800,
-      // ...Postgres cancels a query that runs longer than 800 ms...
-      statement_timeout: 800,
-      // ...and the client gives up on a server that does not answer at all.
-      query_timeout: 1000,
+      // A new connection (TCP, a new Postgres process, the password check)
+      // may take seconds on a loaded machine; 800 ms here gave 503s with
+      // every service up.
+      connectionTimeoutMillis: 3000,
+      // Postgres itself cancels a statement that runs longer than 5 s, and
+      // rolls it back: the 503 that follows means nothing was stored...
+      statement_timeout: 5000,
+      // ...and the client gives up only on a server that does not answer at
+      // all, 2 s after Postgres would have cancelled. The other way round, the
+      // client could give up on an INSERT that Postgres commits a moment
+      // later: a 503 for a record that is stored.
+      query_timeout: 7000,
     },
   });
+  // #endregion timeouts
 
   const Record: RecordModel = sequelize.define(
     'Record',

@@ -13,13 +13,17 @@ export function createRedis(url: string, connectionName = 'web'): Redis {
     // While there is no connection, fail a command right away instead of
     // queueing it until Redis is back (which could be never).
     enableOfflineQueue: false,
-    // A command whose connection breaks fails at once, one that gets no
-    // answer (a stuck server) after half a second; neither is sent again
-    // after a reconnect, when its request has long had its 503.
+    // A command whose connection breaks fails at once, and is not sent
+    // again after a reconnect, when its request has long had its 503.
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    commandTimeout: 500,
-    connectTimeout: 1000,
+    // The timeouts are only for a Redis that is there but does not answer:
+    // a stopped one is noticed at once (refused, closed, unknown host). Redis
+    // answers in well under a millisecond, but on a busy laptop the answer
+    // waits for its turn on a core: 500 ms here gave 503s with every service
+    // up. So 3 s for a command, and 5 s to connect.
+    commandTimeout: 3000,
+    connectTimeout: 5000,
     // Reconnect forever, 100 ms after the first failure, then 200 ms, ... at
     // most a second apart: the app recovers by itself once Redis is back.
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),

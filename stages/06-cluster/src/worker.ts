@@ -2,6 +2,7 @@
 // and runs them, WORKER_CONCURRENCY at a time, until it gets SIGTERM.
 import { rm } from 'node:fs/promises';
 import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { postgresArchiveStore } from './archive-store.ts';
 import { createArchiver } from './archiver.ts';
 import { loadWorkerConfigOrExit } from './config.ts';
@@ -85,14 +86,17 @@ worker.on('error', (err) => {
 // like the worker's: during an outage its commands wait for Redis to come
 // back, and the pass goes on from there. A pass at the start, then one every
 // RECONCILE_INTERVAL_MS after the previous one has ended (never two at once).
+const { url: redisUrl, ...redisOptions } = workerConnection(config.redisUrl);
+const reconcilerRedis = new Redis(redisUrl, { ...redisOptions, connectionName: 'reconciler' });
+// The worker's own connection already tells about an outage.
+reconcilerRedis.on('error', () => {});
 const queue = new Queue<ArchiveJobData, ArchiveResult>(ARCHIVE_QUEUE, {
-  connection: { ...workerConnection(config.redisUrl), connectionName: 'reconciler' },
+  connection: reconcilerRedis,
   defaultJobOptions: archiveJobOptions({
     attempts: config.archiveAttempts,
     backoffMs: config.archiveBackoffMs,
   }),
 });
-// The worker's own connection already tells about an outage.
 queue.on('error', () => {});
 const reconcile = createReconciler(db, queue);
 let nextPass: NodeJS.Timeout | undefined;
@@ -155,9 +159,10 @@ async function shutdown(signal: string): Promise<void> {
   // Without Redis no job can be finished (finishing is a Redis command):
   // then close at once; the jobs' locks run out and another worker redoes them.
   await worker.close(up !== true);
-  // A pass in the middle of its work is cut off: the next worker's pass does it again.
-  if (up === true) await queue.close();
-  else await queue.disconnect();
+  // A pass in the middle of its work is cut off (its commands fail at
+  // once, even those that wait for Redis): the next pass does it again.
+  await queue.close();
+  reconcilerRedis.disconnect();
   await pass;
   await db.close();
   await rm(config.heartbeatFile, { force: true });

@@ -294,7 +294,7 @@ export default {
         const [db] = await runningTasks(swarm, 'db');
         if (!db) fail('no db task runs');
         // The db task runs on the manager here; its container is reached through that engine.
-        const sql = `SELECT count(*) OVER () || ' ' || encode(bytes, 'base64') FROM archives WHERE record_id = ${record.id}`;
+        const sql = `SELECT count(*) OVER () || ' ' || encode(bytes, 'hex') FROM archives WHERE record_id = ${record.id}`;
         const out = await swarmDocker(swarm, [
           'exec',
           db.container,
@@ -306,9 +306,9 @@ export default {
           '-Atc',
           sql,
         ]);
-        const [count = '0', base64 = ''] = out.replace(/\s+/g, ' ').trim().split(' ').filter(Boolean);
+        const [count = '0', hex = ''] = out.replace(/\s+/g, ' ').trim().split(' ').filter(Boolean);
         if (count !== '1') fail(`archives holds ${count} rows for record ${record.id}, expected 1`);
-        const archived = JSON.parse(inflateSync(Buffer.from(base64, 'base64')).toString('utf8'));
+        const archived = JSON.parse(inflateSync(Buffer.from(hex, 'hex')).toString('utf8'));
         expectEqual(
           archived,
           (await expectRecord(ctx.http, record)).json,
