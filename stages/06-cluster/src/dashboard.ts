@@ -25,10 +25,7 @@ queue.on('error', () => {});
 // #region board
 const board = new ExpressAdapter();
 board.setBasePath('/');
-// The cast: @bull-board/express 9.10.1 brings its own copy of @bull-board/api
-// (9.10.1, next to our 9.10.2), and TypeScript sees two different classes.
-type ServerAdapter = Parameters<typeof createBullBoard>[0]['serverAdapter'];
-createBullBoard({ queues: [new BullMQAdapter(queue)], serverAdapter: board as unknown as ServerAdapter });
+createBullBoard({ queues: [new BullMQAdapter(queue)], serverAdapter: board });
 
 const app = express();
 app.disable('x-powered-by');
