@@ -11,6 +11,7 @@ import compose from './stages/02-compose.ts';
 import db from './stages/03-db.ts';
 import scale from './stages/04-scale.ts';
 import worker, { DASHBOARD } from './stages/05-worker.ts';
+import cluster from './stages/06-cluster.ts';
 import { listStages } from './stages.ts';
 import type { StageChecks } from './types.ts';
 
@@ -20,6 +21,7 @@ const files: Record<string, StageChecks> = {
   '03-db': db,
   '04-scale': scale,
   '05-worker': worker,
+  '06-cluster': cluster,
 };
 
 test('every checks file is here (a new one: add it above)', () => {
