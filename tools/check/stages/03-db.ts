@@ -198,6 +198,8 @@ export default {
         id: 'records-survive-down',
         logs: ['db', 'migrate', 'web'],
         name: 'a record survives `docker compose down` and `up` (the volume keeps it)',
+        // down and up, each bounded by compose's own deadlines: far more than a check's 30 s on a busy machine.
+        timeoutMs: 300_000,
         hint:
           'down without -v keeps named volumes; the data must be in db-data, not in the container. ' +
           '`docker compose logs db migrate` (migrate must not drop what is there).',
