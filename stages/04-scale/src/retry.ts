@@ -13,8 +13,9 @@ import { reply } from './answers.ts';
 // must not create a second one.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-// Errors from before the connection existed: the replica never saw the
-// request, so any request, a POST too, can safely go to another replica.
+// Errors from before the connection existed (or from making it: `connect
+// ECONNRESET`, a replica that closed its listener as we knocked): the replica
+// never saw the request, so any request, a POST too, can go to another one.
 const NOT_CONNECTED = new Set([
   'ECONNREFUSED',
   'EHOSTUNREACH',
@@ -40,7 +41,7 @@ const CLOSED_BEFORE_READ = new Set(['ECONNRESET', 'EPIPE']);
  */
 export function mayRetry(method: string | undefined, err: NodeJS.ErrnoException, reusedSocket: boolean) {
   const code = err.code ?? '';
-  if (NOT_CONNECTED.has(code)) return true;
+  if (NOT_CONNECTED.has(code) || err.syscall === 'connect') return true;
   if (reusedSocket && CLOSED_BEFORE_READ.has(code)) return true;
   return IDEMPOTENT.has(method ?? '');
 }

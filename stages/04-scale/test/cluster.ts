@@ -39,9 +39,9 @@ export class Cluster {
   }
 
   /** A web replica on `ip`, with REPLICA_NAME `replica-N` for 127.0.0.N, and published in DNS. */
-  async startReplica(ip: string): Promise<StageProcess> {
+  async startReplica(ip: string, env: Record<string, string> = {}): Promise<StageProcess> {
     const replica = await runStage('04-scale', {
-      env: { ...this.env, PORT: String(this.port), LISTEN_HOST: ip, REPLICA_NAME: replicaName(ip) },
+      env: { ...this.env, PORT: String(this.port), LISTEN_HOST: ip, REPLICA_NAME: replicaName(ip), ...env },
     });
     this.#processes.add(replica);
     this.publish(ip);

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StageProcess } from '../../../testing/stage-process.ts';
-import { Cluster, eventuallyReplica, lbStatus } from './cluster.ts';
+import { Cluster, eventually, eventuallyReplica, lbStatus } from './cluster.ts';
 
 // One real replica (127.0.0.2) and, per test, a fake one that misbehaves:
 // a raw TCP server on the same port at another loopback address. Each test
@@ -183,6 +183,67 @@ describe('stage 05: replicas that misbehave', () => {
     if (!idleUntilClosed) throw new Error('no request reached the fake replica');
     const never = sleep(4000).then(() => Number.POSITIVE_INFINITY);
     expect(await Promise.race([idleUntilClosed, never])).toBeLessThan(2000);
+    await proxy.stop();
+  });
+
+  test('a kept-alive connection the replica closes as the next request arrives: the POST is retried, not a 502', async () => {
+    // The race of a replica that closes its idle connections (keep-alive
+    // timeout, shutdown) just as the proxy sends the next request on one: it
+    // answers the first request of a connection, and resets the connection
+    // when a second one arrives on it, without reading it.
+    const proxy = await proxyWithFake('127.0.0.15', (socket) => {
+      let requests = 0;
+      afterHeaders(socket, () => {
+        if (++requests > 1) return void socket.resetAndDestroy();
+        socket.write(
+          'HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=60\r\nContent-Length: 4\r\n\r\nfake',
+        );
+      });
+    });
+    // Turns: GETs until one went to the fake (its connection is now kept
+    // alive), then one that goes to the real replica: the POST is the fake's.
+    let text = '';
+    for (let i = 0; i < 4 && text !== 'fake'; i++) text = await (await fetch(proxy.url)).text();
+    expect(text).toBe('fake');
+    expect((await fetch(proxy.url)).headers.get('x-served-by')).toBe('replica-2');
+    const res = await fetch(`${proxy.url}/records`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"race": true}',
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('x-served-by')).toBe('replica-2');
+    expect((await res.json()).data).toEqual({ race: true });
+    const retried = /^POST \/records 201 replica-2 127\.0\.0\.2:\d+ \d+ms \(try 2\)$/m;
+    await eventually('the log line of the POST', () => (retried.test(proxy.output()) ? true : undefined));
+    await proxy.stop();
+  });
+
+  test('every replica is asked for /healthz: one that says "draining" leaves the rotation, and comes back', async () => {
+    let draining = true;
+    const fake = address('127.0.0.16');
+    const proxy = await proxyWithFake('127.0.0.16', (socket) => {
+      afterHeaders(socket, () => {
+        const body = draining ? '{"status":"draining"}' : '{"status":"ok"}';
+        const status = draining ? '503 Service Unavailable' : '200 OK';
+        socket.end(
+          `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        );
+      });
+    });
+    // It never failed a request: only its health probe can take it out.
+    const seen = await eventuallyReplica(proxy, fake, (replica) => replica?.state === 'draining');
+    expect(seen).toMatchObject({ failures: 0 });
+    expect(proxy.output()).toMatch(/replica 127\.0\.0\.16:\d+ \(.*\) is draining: out of the rotation/);
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(proxy.url, { signal: AbortSignal.timeout(5000) });
+      expect(res.headers.get('x-served-by')).toBe('replica-2');
+      await res.body?.cancel();
+    }
+    // It answers healthy again (it did not stop after all): back in.
+    draining = false;
+    await eventuallyReplica(proxy, fake, (replica) => replica?.state === 'up');
     await proxy.stop();
   });
 

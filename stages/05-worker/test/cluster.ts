@@ -39,9 +39,9 @@ export class Cluster {
   }
 
   /** A web replica on `ip`, with REPLICA_NAME `replica-N` for 127.0.0.N, and published in DNS. */
-  async startReplica(ip: string): Promise<StageProcess> {
+  async startReplica(ip: string, env: Record<string, string> = {}): Promise<StageProcess> {
     const replica = await runStage('05-worker', {
-      env: { ...this.env, PORT: String(this.port), LISTEN_HOST: ip, REPLICA_NAME: replicaName(ip) },
+      env: { ...this.env, PORT: String(this.port), LISTEN_HOST: ip, REPLICA_NAME: replicaName(ip), ...env },
     });
     this.#processes.add(replica);
     this.publish(ip);
@@ -124,7 +124,7 @@ export function replicaName(ip: string): string {
 export interface LbReplica {
   address: string;
   name: string | null;
-  state: 'up' | 'down';
+  state: 'up' | 'draining' | 'down';
   requests: number;
   failures: number;
   lastError: string | null;

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { createTestDatabase, type TestDatabase, testRedisUrl } from '../../../testing/isolation.ts';
 import { startRedis } from '../../../testing/services.ts';
 import { runStage, runStageToExit } from '../../../testing/stage-process.ts';
+import { eventually } from './cluster.ts';
 
 // Every process of this file uses one database, with the tables made by the
 // migrate script, as compose's `migrate` service would.
@@ -154,13 +155,37 @@ describe('stage 05: the server process', () => {
     }
   });
 
+  test('SIGTERM drains first: /healthz says "draining", every answer closes its connection, then the port closes', async () => {
+    const server = await runStage('05-worker', {
+      env: { REDIS_URL: await testRedisUrl(), DATABASE_URL, DRAIN_MS: '3000' },
+    });
+    const exit = server.stop('SIGTERM');
+    const health = await eventually('a draining /healthz', async () => {
+      const res = await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(3000) });
+      return res.status === 503 ? res : undefined;
+    });
+    expect(await health.json()).toEqual({ status: 'draining', error: `Replica ${hostname()} is stopping` });
+    // Still serving, but no connection is kept alive for a next request.
+    const res = await fetch(server.url, { signal: AbortSignal.timeout(3000) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('connection')).toBe('close');
+    await res.text();
+    expect(await exit).toBe(0);
+    expect(server.output()).toMatch(
+      /SIGTERM received, draining for 3000 ms.*\n(.*\n)*drained: no new connections, finishing in-flight requests\n(.*\n)*stopped/,
+    );
+  });
+
   test.each(['SIGTERM', 'SIGINT'] as const)(
-    '%s lets a POST in flight finish and store its record, closes Redis and Postgres, then exits 0',
+    'after the drain, %s lets a POST in flight finish and store its record, closes Redis and Postgres, then exits 0',
     async (signal) => {
       const redisServer = await startRedis();
       const probe = new Redis(redisServer.url, { lazyConnect: true });
       await probe.connect();
-      const server = await runStage('05-worker', { env: { REDIS_URL: redisServer.url, DATABASE_URL } });
+      // No drain (DRAIN_MS=0): straight to what follows it.
+      const server = await runStage('05-worker', {
+        env: { REDIS_URL: redisServer.url, DATABASE_URL, DRAIN_MS: '0' },
+      });
       try {
         expect(await webConnections(probe)).toBe(1);
         const port = new URL(server.url).port;

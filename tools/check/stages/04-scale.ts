@@ -271,7 +271,7 @@ export default {
         name: `a replica killed (docker kill) during ${LOAD.total} requests, ${LOAD.concurrency} at a time: no request fails`,
         timeoutMs: 180_000,
         hint:
-          'A request that a dying replica never answered must go to another replica (forward.ts, the retry ' +
+          'A request that a dying replica never answered must go to another replica (retry.ts, the retry ' +
           'rule); a refused or reset connection is no reason for a 502 on a GET. `docker compose logs proxy` ' +
           'shows each request and its tries.',
         async run(ctx) {
