@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startPostgres, startRedis, type TestServer } from '../../../testing/services.ts';
 import { runStageToExit, type StageProcess } from '../../../testing/stage-process.ts';
+import { readArchive } from '../src/archive-file.ts';
 import {
   archiveFiles,
   archiveStatus,
@@ -167,6 +168,24 @@ describe('stage 05: the reconciler queues what the queue has lost', () => {
     expect(worker.output()).toMatch(/reconciler: retried the failed jobs of \d+ record\(s\)/);
     await expectArchivedOnce(ids, [worker]);
   }, 90_000);
+
+  test('the database emptied alone, the queue kept its jobs: a new record with an old id is archived all the same', async () => {
+    const web = await start(startWeb);
+    const worker = await start(startWorker);
+    const [old] = await postRecords(web.url, 1);
+    await waitForArchive(web.url, old as number, completed);
+    // Postgres starts over (its volume removed alone); Redis still has the completed job archive-1.
+    await query(postgres.url, 'TRUNCATE records RESTART IDENTITY');
+    const { body } = await postRecord(web.url, { title: 'a new record 1' });
+    expect(body.id).toBe(1);
+    // The old job's id was taken: the reconciler frees it and queues the new record's job.
+    await waitForArchive(web.url, 1, (s) => s.state === 'completed' && s.archivedAt !== null, 30);
+    expect(worker.output()).toContain('reconciler: queued the jobs of 1 record(s) (1)');
+    expect(JSON.parse(await readArchive(join(dir.path, 'record-1.json.zz')))).toEqual({
+      id: 1,
+      data: { title: 'a new record 1' },
+    });
+  }, 60_000);
 
   test('a job that failed through an UnrecoverableError is left failed, and said so once', async () => {
     const web = await start(startWeb);
