@@ -40,7 +40,7 @@ describe('the board page in Chromium', () => {
         '--disable-sync',
       ],
     });
-    page = await browser.newPage({ viewport: { width: 1500, height: 640 } });
+    page = await browser.newPage({ viewport: { width: 1500, height: 760 } });
   });
   afterAll(async () => {
     await browser?.close();

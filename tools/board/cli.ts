@@ -45,7 +45,10 @@ server.on('error', (err) => {
 
 /** This laptop's addresses on the room's network (what attendees type). */
 function roomAddresses(): string[] {
-  const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+  // Docker's own bridges (docker0, br-…, veth…) are not the room's network.
+  const all = Object.entries(networkInterfaces()).flatMap(([name, list]) =>
+    /^(docker|br-|veth|virbr)/.test(name) ? [] : (list ?? []),
+  );
   const found = all.filter((a) => a.family === 'IPv4' && !a.internal).map((a) => a.address);
   return found.length > 0 ? found : ['THIS-LAPTOPS-ADDRESS'];
 }

@@ -53,6 +53,7 @@ describe('npm run check: the command line', () => {
     [['01', '--url', 'localhost:8080'], /--url must start with http/],
     [['01', '--url', 'not a url'], /--url must be a URL/],
     [['01', '--report', 'http://10.0.0.5:4000'], /--report needs --as NAME/],
+    [['01', '--report', 'http://10.0.0.5:4000', '--code', '--as', 'ada'], /--code needs a value/],
     [['01', '--as', 'ada'], /--as names you on the class board: add --report URL/],
     [['01', '--report', 'localhost:4000', '--as', 'ada'], /--report must start with http/],
     [['01', '--watch', '2'], /--watch takes seconds, from 5 to 3600, got "2"/],

@@ -73,7 +73,10 @@ export function parseCheckArgs(
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? splitOnce(arg, '=') : [arg, undefined];
     const value = () => {
       const next = inline ?? argv[++i];
-      if (next === undefined || next === '') throw new UsageError(`${flag} needs a value.`);
+      // `--code --as ada` is a missing value, not the code "--as".
+      if (next === undefined || next === '' || (inline === undefined && next.startsWith('--'))) {
+        throw new UsageError(`${flag} needs a value.`);
+      }
       return next;
     };
     if (flag === '--help' || flag === '-h') return { help: true };

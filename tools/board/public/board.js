@@ -2,6 +2,7 @@
 // Events) each time it changes, without reloading. Every name is set as text
 // (textContent), never parsed as HTML.
 const OLD_MS = 15 * 60_000;
+const SHOWN_FAILING = 2;
 let last; // the latest board, and how far this screen's clock is from the board's
 let skew = 0;
 
@@ -28,7 +29,10 @@ function cellOf(cell) {
   td.append(el('div', `${failed ? '✗' : '✓'} ${verdict}`, 'verdict'));
   if (cell.failing.length > 0) {
     const list = el('ul', undefined, 'failing');
-    for (const name of cell.failing) list.append(el('li', name));
+    // A few names, so that one attendee's row does not fill the screen.
+    for (const name of cell.failing.slice(0, SHOWN_FAILING)) list.append(el('li', name));
+    if (cell.failing.length > SHOWN_FAILING)
+      list.append(el('li', `and ${cell.failing.length - SHOWN_FAILING} more`));
     td.append(list);
   }
   td.append(el('div', ago(cell.reportedAt), 'age'));

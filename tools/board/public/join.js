@@ -4,10 +4,7 @@
   const res = await fetch('/api/class');
   if (!res.ok) return;
   const { code, urls } = await res.json();
-  const url = urls[0] ?? location.origin;
+  const fill = { url: urls[0] ?? location.origin, code };
   document.getElementById('code').textContent = code;
-  for (const id of ['command', 'docker']) {
-    const pre = document.getElementById(id);
-    pre.textContent = pre.textContent.replace('URL', url).replace('CODE', code);
-  }
+  for (const span of document.querySelectorAll('[data-fill]')) span.textContent = fill[span.dataset.fill];
 })();
