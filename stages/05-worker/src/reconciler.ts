@@ -15,9 +15,10 @@ import { type ArchiveJob, type ArchiveJobData, type ArchiveResult, archiveJobId 
  * and asks the queue about each one's job:
  *
  * - none: add it, under its usual id `archive-<id>`;
- * - failed after using up its attempts: retry it, with its attempts counted afresh;
- * - failed early through an UnrecoverableError (the worker found that trying
- *   again cannot help): leave it failed, visible in the dashboard, to be looked at;
+ * - failed through an UnrecoverableError (the worker found that trying again
+ *   cannot help, and BullMQ failed it at once): leave it failed, visible in
+ *   the dashboard, to be looked at;
+ * - failed otherwise, after using up its attempts: retry it, its attempts counted afresh;
  * - completed, and yet the record still waits: the job of another record with
  *   the same id, from before the database was emptied alone; replace it;
  * - waiting, delayed, active, or completed for this record: leave it alone.
@@ -87,7 +88,10 @@ async function reconcileOne(
     // its jobs while the database lost its records). Its id must be freed.
     const record = await db.Record.findByPk(recordId, { attributes: ['archivedAt'] });
     if (!record || record.get('archivedAt') !== null) return 'left';
-    await queue.remove(jobId);
+    // Another worker's reconciler may have replaced it a moment ago, and its
+    // new job be in a worker's hands: BullMQ removes no locked job (0), and
+    // it is left to that worker.
+    if ((await queue.remove(jobId)) !== 1) return 'left';
     await queue.add('archive-record', { recordId }, { jobId });
     return 'added';
   }
