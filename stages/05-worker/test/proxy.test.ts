@@ -73,7 +73,11 @@ describe('stage 05: the proxy spreads the load', () => {
     await client.connect();
     try {
       const { rows } = await client.query('SELECT name FROM migrations ORDER BY name');
-      expect(rows).toEqual([{ name: '0001-create-records' }, { name: '0002-add-archive-columns' }]);
+      expect(rows).toEqual([
+        { name: '0001-create-records' },
+        { name: '0002-add-archive-columns' },
+        { name: '0003-index-records-waiting-for-archive' },
+      ]);
     } finally {
       await client.end();
     }
