@@ -32,7 +32,8 @@ export const STACK = 'workshop';
 const NODES = ['node1', 'node2', 'node3'];
 /** The images the stack takes from Docker Hub: the nodes pull them through the registry (its mirror). */
 const HUB_IMAGES = ['redis:7-bookworm', 'postgres:17-bookworm'];
-const HEALTHY_TIMEOUT_MS = 300_000;
+// Every node pulls the images first: minutes on a busy laptop.
+const HEALTHY_TIMEOUT_MS = 480_000;
 
 /** What the Ctrl-C handler of verify needs: tear it all down, once. */
 export interface ClusterHandle {

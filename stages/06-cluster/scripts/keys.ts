@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { importPKCS8, SignJWT } from 'jose';
 
-export const SECRETS_DIR = join(import.meta.dirname, '..', 'secrets');
+/** secrets/ of the stage, or SECRETS_DIR (as stack.yaml reads it). */
+export const SECRETS_DIR = process.env.SECRETS_DIR || join(import.meta.dirname, '..', 'secrets');
 /** What the services expect (JWT_ISSUER, JWT_AUDIENCE in stack.yaml). */
 export const ISSUER = 'workshop-operator';
 export const AUDIENCE = 'workshop';
