@@ -6,6 +6,7 @@
 // status line with no body.
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Replica } from './balancer.ts';
 import type { ProxyConfig } from './config.ts';
 
 /** A JSON answer of the proxy's own; `indent` makes it easier on the eyes. */
@@ -17,6 +18,30 @@ export function reply(res: ServerResponse, status: number, body: object, indent 
     'Content-Length': Buffer.byteLength(text),
   });
   res.end(text);
+}
+
+/** 503: no replica to send the request to (none is running, or each one tried failed). */
+export function noReplica(res: ServerResponse, service: string, tried: number): void {
+  const why = tried > 0 ? `could take the request (${tried} tried)` : 'is running';
+  reply(res, 503, { error: `No replica of ${service} ${why}; try again in a moment`, dependency: service });
+}
+
+/** 504: the replica said nothing for PROXY_TIMEOUT_MS. */
+export function replicaTimedOut(res: ServerResponse, replica: Replica, ms: number): void {
+  reply(res, 504, {
+    error: `Replica ${label(replica)} did not answer within ${ms} ms`,
+    replica: label(replica),
+  });
+}
+
+/** 502: the replica failed, and the request may not go to another one. */
+export function replicaFailed(res: ServerResponse, replica: Replica, reason: string): void {
+  reply(res, 502, { error: `Replica ${label(replica)} failed: ${reason}`, replica: label(replica) });
+}
+
+/** A replica as a client sees it: its name once known, else its address. */
+function label(replica: Replica): string {
+  return replica.name ?? replica.address;
 }
 
 // #region client-errors

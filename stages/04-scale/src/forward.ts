@@ -5,7 +5,7 @@
 // replica, and how its body is kept for that, is in retry.ts.
 import { Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createProxyServer, type ProxyServer } from 'http-proxy-3';
-import { reply } from './answers.ts';
+import { noReplica, replicaFailed, replicaTimedOut } from './answers.ts';
 import type { Replica, ReplicaPool } from './balancer.ts';
 import type { ProxyConfig } from './config.ts';
 import { holdBody, mayRetry, replay } from './retry.ts';
@@ -64,15 +64,10 @@ export class Forwarder {
   }
 
   // #region try-next
-  #tryNext(exchange: Exchange): void {
+  #tryNext(exchange: Exchange) {
     const { req, res, body, tried } = exchange;
     const replica = this.#pool.next(tried);
-    if (!replica) {
-      const name = this.#config.upstreamHost;
-      const why = tried.size > 0 ? `could take the request (${tried.size} tried)` : 'is running';
-      reply(res, 503, { error: `No replica of ${name} ${why}; try again in a moment`, dependency: name });
-      return;
-    }
+    if (!replica) return noReplica(res, this.#config.upstreamHost, tried.size);
     tried.add(replica);
     const attempt: Attempt = { replica, number: tried.size, timedOut: false };
     this.#attempts.set(req, attempt);
@@ -91,12 +86,11 @@ export class Forwarder {
     } else if (attempt.timedOut) {
       // Not retried: the time the client was promised is used up, and a slow
       // request sent to every replica in turn would slow them all down.
-      const error = `Replica ${label(replica)} did not answer within ${timeout} ms`;
-      reply(res, 504, { error, replica: label(replica) });
+      replicaTimedOut(res, replica, timeout);
     } else if (mayRetry(req.method, err, attempt.proxyReq?.reusedSocket === true)) {
       this.#tryNext(exchange);
     } else {
-      reply(res, 502, { error: `Replica ${label(replica)} failed: ${err.message}`, replica: label(replica) });
+      replicaFailed(res, replica, err.message);
     }
   }
   // #endregion try-next
@@ -126,9 +120,4 @@ function logLine(req: IncomingMessage, res: ServerResponse, attempt: Attempt | u
   const replica = attempt ? `${attempt.replica.name ?? '?'} ${attempt.replica.address}` : '- -';
   const tries = attempt && attempt.number > 1 ? ` (try ${attempt.number})` : '';
   console.log(`${req.method} ${req.url} ${status} ${replica} ${Math.round(ms)}ms${tries}`);
-}
-
-/** A replica as a client sees it: its name once known, else its address. */
-function label(replica: Replica): string {
-  return replica.name ?? replica.address;
 }

@@ -32,6 +32,21 @@ describe('stage 04: the replica pool', () => {
     expect(b).toMatchObject({ state: 'up', name: 'container-b' });
   });
 
+  test('a draining replica is out of the rotation: its own answers do not bring it back, a healthy probe does', () => {
+    const pool = new ReplicaPool();
+    pool.update([A, B, C]);
+    const b = pool.list()[1] as Replica;
+    expect(pool.draining(b)).toBe(true);
+    expect(pool.draining(b)).toBe(false); // not news any more
+    expect(picks(pool, 6)).not.toContain(B);
+    // It still answers the requests it has: that does not make it up.
+    expect(pool.succeeded(b, 'container-b')).toBe(false);
+    expect(b).toMatchObject({ state: 'draining', failures: 0, name: 'container-b' });
+    // Its health probe says it is fine after all.
+    expect(pool.healthy(b)).toBe(true);
+    expect(picks(pool, 6)).toContain(B);
+  });
+
   test('never offers a replica that this request already tried', () => {
     const pool = new ReplicaPool();
     pool.update([A, B, C]);
