@@ -6,7 +6,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { reply } from './answers.ts';
 
-// #region retry-rule
 // Methods that have the same effect whether they run once or twice (RFC 9110,
 // 9.2.2). Once a replica may have started on a request, only these are sent
 // to another replica: a POST that created a record before its replica died
@@ -45,9 +44,7 @@ export function mayRetry(method: string | undefined, err: NodeJS.ErrnoException,
   if (reusedSocket && CLOSED_BEFORE_READ.has(code)) return true;
   return IDEMPOTENT.has(method ?? '');
 }
-// #endregion retry-rule
 
-// #region hold-body
 /**
  * The request's body, held for every try; undefined when there is nothing
  * to forward: the body is too large (the client got a 413) or the client
@@ -98,4 +95,3 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
 export function replay(body: Buffer): Readable {
   return Readable.from(body.length > 0 ? [body] : []);
 }
-// #endregion hold-body

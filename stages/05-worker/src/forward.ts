@@ -63,7 +63,6 @@ export class Forwarder {
     if (body) this.#tryNext({ req, res, body, tried: new Set() });
   }
 
-  // #region try-next
   #tryNext(exchange: Exchange) {
     const { req, res, body, tried } = exchange;
     const replica = this.#pool.next(tried);
@@ -93,7 +92,6 @@ export class Forwarder {
       replicaFailed(res, replica, err.message);
     }
   }
-  // #endregion try-next
 
   #answered(proxyRes: IncomingMessage, res: ServerResponse, attempt: Attempt | undefined): void {
     const name = proxyRes.headers['x-served-by'];

@@ -51,7 +51,6 @@ const health = startHealthChecks(pool, {
 });
 const forwarder = new Forwarder(pool, config, events);
 
-// #region server
 const server = createServer(
   {
     // Slow clients (or many that hold connections open on purpose) must not
@@ -69,7 +68,6 @@ const server = createServer(
   handle,
 );
 answerClientErrors(server, config);
-// #endregion server
 
 function handle(req: IncomingMessage, res: ServerResponse) {
   if (refusedWithoutHost(req, res)) return;
