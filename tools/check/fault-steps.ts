@@ -116,6 +116,14 @@ export function dependencyStopped(options: {
       const healed = await heal(ctx);
       const writes = tallyWrites(answers, await listRecords(ctx.http, baseline), fault, run);
       const more = [`stop ${service} took ${seconds(window.stopped - window.stopBegan)}`, healed];
+      // A 503 naming a dependency that ran all along: a timeout that tripped on a slow machine.
+      const others = answers.filter((a) => a.status === 503 && a.dependency && a.dependency !== service);
+      if (others.length > 0) {
+        more.push(
+          `${others.length} 503(s) named ${[...new Set(others.map((a) => a.dependency))].join(', ')}, ` +
+            `which ran all along (load average ${loadavg()[0]?.toFixed(1)})`,
+        );
+      }
       if (visits) {
         const seen = await visits.stop();
         const byStatus: Record<string, number> = {};
