@@ -13,24 +13,32 @@ export const ISSUER = 'workshop-operator';
 export const AUDIENCE = 'workshop';
 
 // #region keys
-/** The files of the secrets in stack.yaml, made once; an existing file is kept. Returns those it made. */
+/**
+ * The files of the secrets in stack.yaml, made once; an existing file is kept.
+ * Returns those it made. The folder is yours alone (0700). Inside it, the
+ * private key is for you only (0600); what the services read is readable by
+ * any user (0644), because compose mounts these files as they are into
+ * containers whose programs run as another user (`node`, `redis`).
+ */
 export function makeSecrets(dir = SECRETS_DIR): string[] {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const made: string[] = [];
-  const write = (name: string, content: () => string) => {
+  const write = (name: string, mode: number, content: () => string) => {
     const path = join(dir, name);
     if (existsSync(path)) return;
-    writeFileSync(path, content(), { mode: 0o600 });
+    writeFileSync(path, content(), { mode });
     made.push(name);
   };
   if (!existsSync(join(dir, 'jwt-private.pem'))) {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    write('jwt-private.pem', () => privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-    writeFileSync(join(dir, 'jwt-public.pem'), publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    write('jwt-private.pem', 0o600, () => privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    writeFileSync(join(dir, 'jwt-public.pem'), publicKey.export({ type: 'spki', format: 'pem' }).toString(), {
+      mode: 0o644,
+    });
     made.push('jwt-public.pem');
   }
-  write('db-password', () => randomBytes(18).toString('base64url'));
-  write('redis-password', () => randomBytes(18).toString('base64url'));
+  write('db-password', 0o644, () => randomBytes(18).toString('base64url'));
+  write('redis-password', 0o644, () => randomBytes(18).toString('base64url'));
   return made;
 }
 // #endregion keys
