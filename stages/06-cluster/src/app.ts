@@ -18,6 +18,8 @@ export interface Dependencies {
   bodyLimit?: string;
   /** The name in X-Served-By (REPLICA_NAME); by default the hostname, in Docker the container id. */
   replicaName?: string;
+  /** True once the replica is stopping (server.ts, on SIGTERM): it drains. */
+  isDraining?: () => boolean;
   /** The key and the rules that the tokens of POST /records must pass (src/auth.ts). */
   auth: { key: VerifyKey; rules: TokenRules };
 }
@@ -28,6 +30,7 @@ export function createApp({
   archive,
   bodyLimit = '100kb',
   replicaName = hostname(),
+  isDraining = () => false,
   auth,
 }: Dependencies): express.Express {
   const app = express();
@@ -38,6 +41,9 @@ export function createApp({
   // response says which one answered it, errors included.
   app.use((_req, res, next) => {
     res.set('X-Served-By', replicaName);
+    // A replica that drains closes each connection after its answer, so that
+    // none is left open for the proxy to send the next request on while we close it.
+    if (isDraining()) res.set('Connection', 'close');
     next();
   });
   // #endregion served-by
@@ -62,6 +68,11 @@ export function createApp({
     db: () => db.ping(),
   };
   app.get('/healthz', async (_req, res) => {
+    // Stopping: the proxy takes this replica out of the rotation when it reads this.
+    if (isDraining()) {
+      res.status(503).json({ status: 'draining', error: `Replica ${replicaName} is stopping` });
+      return;
+    }
     const entries = Object.entries(checks);
     const states = await Promise.all(entries.map(([, check]) => stateOf(check)));
     const dependencies = Object.fromEntries(entries.map(([name], i) => [name, states[i]]));

@@ -3,7 +3,9 @@
 // forward.ts and health.ts tell it how they behave, and the pool only keeps
 // the books and takes turns (round robin).
 
-export type ReplicaState = 'up' | 'down';
+// up: in the rotation. draining: stopping (its /healthz says so), still
+// serving, out of the rotation. down: it failed a request.
+export type ReplicaState = 'up' | 'draining' | 'down';
 
 export interface Replica {
   /** "ip:port", as discovery found it: the key of the replica. */
@@ -45,9 +47,9 @@ export class ReplicaPool {
 
   /**
    * The replica for the next request: the next one in turn that is up and
-   * not in `tried`. When no replica is up, one that is down: a request is
-   * worth a try if the other choice is an error, and a replica that answers
-   * it is up again.
+   * not in `tried`. When no replica is up, one that is draining or down: a
+   * request is worth a try if the other choice is an error, and a replica
+   * that was down and answers it is up again.
    */
   next(tried: ReadonlySet<Replica> = new Set()): Replica | undefined {
     const candidates = this.#replicas.filter((replica) => !tried.has(replica));
@@ -60,12 +62,30 @@ export class ReplicaPool {
     return replica;
   }
 
-  /** The replica answered: it is (again) up. Returns true if that is news. */
+  /**
+   * The replica answered a request: if it was down, it is up again. Returns
+   * true if that is news. (A draining replica answers too, and stays out.)
+   */
   succeeded(replica: Replica, name?: string): boolean {
     if (name) replica.name = name;
-    const wasDown = replica.state === 'down';
+    if (replica.state !== 'down') return false;
     replica.state = 'up';
-    return wasDown;
+    return true;
+  }
+
+  /** Its health probe says it is there and not stopping: up, whatever it was. Returns true if that is news. */
+  healthy(replica: Replica, name?: string): boolean {
+    if (name) replica.name = name;
+    const wasOut = replica.state !== 'up';
+    replica.state = 'up';
+    return wasOut;
+  }
+
+  /** Its health probe says it is stopping: out of the rotation. Returns true if that is news. */
+  draining(replica: Replica): boolean {
+    const wasIn = replica.state !== 'draining';
+    replica.state = 'draining';
+    return wasIn;
   }
 
   /** The replica failed a request: out of the rotation. Returns true if that is news. */

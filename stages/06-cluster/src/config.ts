@@ -9,6 +9,15 @@ export interface Config {
   port: number;
   /** The address to listen on; empty means every address of the machine (of the container). */
   host: string;
+  /**
+   * How long a stopping replica keeps serving, its /healthz saying "draining",
+   * before it closes its listener: longer than the proxy takes to notice
+   * (HEALTH_INTERVAL_MS, 1 s, plus the probe's answer) and take it out of the
+   * rotation. Then it has shutdownTimeoutMs for the requests still in
+   * flight; the two together stay under the 10 s that `docker compose stop`
+   * waits before it kills the container.
+   */
+  drainMs: number;
   /** How long a shutdown may wait for in-flight requests before it cuts them off. */
   shutdownTimeoutMs: number;
   /** Where Redis is. In compose, `redis` is the service name, which is also its host name. */
@@ -56,7 +65,7 @@ export interface ProxyConfig {
   upstreamDns: string[];
   /** How often to ask DNS again, to notice replicas that came or went. */
   resolveIntervalMs: number;
-  /** How often to ask a replica that is down whether it answers again. */
+  /** How often to ask every replica for /healthz: is it draining, is one that failed back? */
   healthIntervalMs: number;
   /** How long a replica may stay silent on a request before the client gets a 504. */
   proxyTimeoutMs: number;
@@ -64,6 +73,10 @@ export interface ProxyConfig {
   connectTimeoutMs: number;
   /** The largest request body the proxy takes (it holds bodies, so that it can send them again). */
   maxBodyBytes: number;
+  /** How long a client may take to send the request's headers (408 after that). */
+  headersTimeoutMs: number;
+  /** How long a client may take to send the whole request, body included (408 after that). */
+  requestTimeoutMs: number;
   /** GET /__lb takes a token with the scope dashboard. */
   auth: AuthConfig;
 }
@@ -115,7 +128,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: readInteger(env, 'PORT', 8080, 0, 65535),
     host: readText(env, 'LISTEN_HOST', ''),
-    shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    // 3 s: the proxy notices within about 1 s; the rest is for a busy laptop.
+    drainMs: readInteger(env, 'DRAIN_MS', 3_000, 0, 600_000),
+    // 5 s: 3 s of draining + 5 s < the 10 s before Docker sends SIGKILL.
+    shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 5_000, 0, 600_000),
     redisUrl: readRedisUrl(env),
     databaseUrl: readDatabaseUrl(env),
     bodyLimit: readSize(env, 'BODY_LIMIT', '100kb'),
@@ -129,7 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 // #region load-proxy-config
 export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConfig {
-  return {
+  const config: ProxyConfig = {
     port: readInteger(env, 'PORT', 8080, 0, 65535),
     host: readText(env, 'LISTEN_HOST', ''),
     shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
@@ -141,8 +157,20 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
     proxyTimeoutMs: readInteger(env, 'PROXY_TIMEOUT_MS', 10_000, 100, 600_000),
     connectTimeoutMs: readInteger(env, 'CONNECT_TIMEOUT_MS', 1_000, 100, 600_000),
     maxBodyBytes: readInteger(env, 'PROXY_MAX_BODY_BYTES', 1_048_576, 0, 1_073_741_824),
+    // 10 s for the headers: a real client sends them at once, even from a
+    // busy laptop; a client that trickles them in holds a connection open.
+    headersTimeoutMs: readInteger(env, 'HEADERS_TIMEOUT_MS', 10_000, 1_000, 600_000),
+    // 30 s for the whole request: a 1 MiB body (PROXY_MAX_BODY_BYTES) at a
+    // slow 50 KiB/s still fits; a body that stops halfway does not.
+    requestTimeoutMs: readInteger(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000),
     auth: readAuth(env),
   };
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError(
+      'HEADERS_TIMEOUT_MS must not be longer than REQUEST_TIMEOUT_MS: the headers are part of the request',
+    );
+  }
+  return config;
 }
 // #endregion load-proxy-config
 

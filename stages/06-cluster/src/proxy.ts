@@ -1,15 +1,17 @@
 // The load balancer: `node src/proxy.ts`, from the same image as the web
 // service. It finds the web replicas through DNS (discovery.ts), takes turns
 // among the healthy ones (balancer.ts), forwards each request and retries it
-// on another replica when one fails (forward.ts), and lets failed replicas
-// back in once they answer (health.ts). GET /__lb shows its view of things.
-import { createServer } from 'node:http';
+// on another replica when one fails (forward.ts, retry.ts), asks every
+// replica how it is (health.ts), and answers what it cannot forward in JSON
+// (answers.ts). GET /__lb shows its view of things.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerClientErrors, refusedWithoutHost, reply } from './answers.ts';
 import { checkToken, publicKey } from './auth.ts';
 import { type Replica, ReplicaPool } from './balancer.ts';
 import { loadProxyConfigOrExit } from './config.ts';
 import { startDiscovery } from './discovery.ts';
-import { createForwarder, reply } from './forward.ts';
+import { Forwarder } from './forward.ts';
 import { startHealthChecks } from './health.ts';
 
 const config = loadProxyConfigOrExit();
@@ -20,6 +22,7 @@ const whom = (replica: Replica) => `replica ${replica.address} (${replica.name ?
 const events = {
   onDown: (replica: Replica, reason: string) => console.log(`${whom(replica)} is down: ${reason}`),
   onUp: (replica: Replica) => console.log(`${whom(replica)} is up again`),
+  onDraining: (replica: Replica) => console.log(`${whom(replica)} is draining: out of the rotation`),
 };
 let lookupFailing = false;
 
@@ -45,11 +48,31 @@ const health = startHealthChecks(pool, {
   intervalMs: config.healthIntervalMs,
   timeoutMs: Math.min(config.proxyTimeoutMs, 2_000),
   onUp: events.onUp,
+  onDraining: events.onDraining,
 });
-const forwarder = createForwarder(pool, config, events);
+const forwarder = new Forwarder(pool, config, events);
 
 const lbKey = await publicKey(config.auth.publicKey);
-const server = createServer(async (req, res) => {
+const server = createServer(
+  {
+    // Slow clients (or many that hold connections open on purpose) must not
+    // tie the proxy up forever: the headers must be in within
+    // HEADERS_TIMEOUT_MS, the whole request, body included, within
+    // REQUEST_TIMEOUT_MS; then the client gets a 408 (answers.ts).
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    // How often Node looks for such requests (by default every 30 s): a
+    // late request is answered at most a second after its time is up.
+    connectionsCheckingInterval: 1_000,
+    // We check Host ourselves (below), to answer in JSON.
+    requireHostHeader: false,
+  },
+  handle,
+);
+answerClientErrors(server, config);
+
+async function handle(req: IncomingMessage, res: ServerResponse) {
+  if (refusedWithoutHost(req, res)) return;
   if (req.method === 'GET' && req.url?.split('?')[0] === '/__lb') {
     // The proxy's view of the cluster is for the operator: a token with the scope dashboard.
     const refused = await checkToken(lbKey, config.auth, 'dashboard', req.headers.authorization);
@@ -61,7 +84,7 @@ const server = createServer(async (req, res) => {
     return reply(res, 200, { upstream: `${config.upstreamHost}:${config.upstreamPort}`, replicas }, 2);
   }
   forwarder.forward(req, res);
-});
+}
 
 await discovery.refresh();
 server.listen(config.port, config.host, () => {
@@ -78,7 +101,6 @@ function shutdown(signal: string): void {
   server.close(() => {
     discovery.stop();
     health.stop();
-    forwarder.close();
     console.log('stopped');
     process.exit(0);
   });

@@ -15,10 +15,13 @@ import { type ArchiveJob, type ArchiveJobData, type ArchiveResult, archiveJobId 
  * and asks the queue about each one's job:
  *
  * - none: add it, under its usual id `archive-<id>`;
- * - failed after using up its attempts: retry it, with its attempts counted afresh;
- * - failed early through an UnrecoverableError (the worker found that trying
- *   again cannot help): leave it failed, visible in the dashboard, to be looked at;
- * - waiting, delayed, active or completed: leave it alone.
+ * - failed through an UnrecoverableError (the worker found that trying again
+ *   cannot help, and BullMQ failed it at once): leave it failed, visible in
+ *   the dashboard, to be looked at;
+ * - failed otherwise, after using up its attempts: retry it, its attempts counted afresh;
+ * - completed, and yet the record still waits: the job of another record with
+ *   the same id, from before the database was emptied alone; replace it;
+ * - waiting, delayed, active, or completed for this record: leave it alone.
  *
  * Several workers reconciling at the same time do no harm: BullMQ adds a job
  * id only once, and retries only a job that is still failed.
@@ -33,7 +36,7 @@ export function createReconciler(db: Database, queue: Queue<ArchiveJobData, Arch
       const ids = await waitingRecords(db, after);
       for (const id of ids) {
         result.waiting++;
-        const outcome = await reconcileOne(queue, id);
+        const outcome = await reconcileOne(db, queue, id);
         if (outcome !== 'left') result[outcome].push(id);
       }
       if (ids.length < BATCH) return result;
@@ -69,12 +72,26 @@ async function waitingRecords(db: Database, after: number): Promise<number[]> {
 }
 
 async function reconcileOne(
+  db: Database,
   queue: Queue<ArchiveJobData, ArchiveResult>,
   recordId: number,
 ): Promise<'added' | 'retried' | 'failedForGood' | 'left'> {
   const jobId = archiveJobId(recordId);
   const state = await queue.getJobState(jobId);
   if (state === 'unknown') {
+    await queue.add('archive-record', { recordId }, { jobId });
+    return 'added';
+  }
+  if (state === 'completed') {
+    // A job completes only after it has set archived_at: read now, after the
+    // state, a NULL means this job archived another record 7 (the queue kept
+    // its jobs while the database lost its records). Its id must be freed.
+    const record = await db.Record.findByPk(recordId, { attributes: ['archivedAt'] });
+    if (!record || record.get('archivedAt') !== null) return 'left';
+    // Another worker's reconciler may have replaced it a moment ago, and its
+    // new job be in a worker's hands: BullMQ removes no locked job (0), and
+    // it is left to that worker.
+    if ((await queue.remove(jobId)) !== 1) return 'left';
     await queue.add('archive-record', { recordId }, { jobId });
     return 'added';
   }

@@ -22,6 +22,7 @@ const archive = createArchiveQueue(redis, {
   attempts: config.archiveAttempts,
   backoffMs: config.archiveBackoffMs,
 });
+let draining = false;
 const auth = { key: await publicKey(config.auth.publicKey), rules: config.auth };
 const app = createApp({
   redis,
@@ -29,20 +30,29 @@ const app = createApp({
   archive,
   bodyLimit: config.bodyLimit,
   replicaName: config.replicaName,
+  isDraining: () => draining,
   auth,
 });
 const server = app.listen(config.port, config.host);
-await once(server, 'listening');
-console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
 
-// `docker compose stop` sends SIGTERM, Ctrl-C sends SIGINT. Either way: stop
+// #region shutdown
+// `docker compose stop` sends SIGTERM, Ctrl-C sends SIGINT. Either way: drain
+// first (keep serving while the proxy takes us out of the rotation), then stop
 // taking new connections, let the requests in flight finish, close the
-// connections to Redis and Postgres, then exit 0.
-process.once('SIGTERM', () => shutdown('SIGTERM'));
-process.once('SIGINT', () => shutdown('SIGINT'));
+// connections to Redis and Postgres, and exit 0.
+process.once('SIGTERM', () => drain('SIGTERM'));
+process.once('SIGINT', () => drain('SIGINT'));
 
-function shutdown(signal: string): void {
-  console.log(`${signal} received, finishing in-flight requests`);
+function drain(signal: string): void {
+  draining = true;
+  console.log(
+    `${signal} received, draining for ${config.drainMs} ms: /healthz says so, connections close after each answer`,
+  );
+  setTimeout(shutdown, config.drainMs);
+}
+
+function shutdown(): void {
+  console.log('drained: no new connections, finishing in-flight requests');
   server.close(async () => {
     // Only now: the requests that just finished still needed them.
     await archive.close();
@@ -56,3 +66,9 @@ function shutdown(signal: string): void {
   // A client that never finishes its request must not keep us alive forever.
   setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs).unref();
 }
+// #endregion shutdown
+
+// Said last, once SIGTERM is ours to handle: a `docker compose stop` right
+// after this line must find the handlers in place.
+await once(server, 'listening');
+console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
