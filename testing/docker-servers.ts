@@ -56,19 +56,81 @@ export function startDockerRedis(spec: ServerSpec): Promise<TestServer> {
   ]);
 }
 
-export function startDockerPostgres(spec: ServerSpec): Promise<TestServer> {
+export async function startDockerPostgres(spec: ServerSpec): Promise<TestServer> {
   return startContainer(spec, [
     '-p',
     `127.0.0.1:${spec.port}:5432`,
-    // The tests connect as `postgres` without a password, as on the local path.
-    '-e',
-    'POSTGRES_HOST_AUTH_METHOD=trust',
-    POSTGRES_IMAGE,
+    await postgresTemplateImage(),
     '-c',
     'fsync=off',
     '-c',
     'max_connections=200',
   ]);
+}
+
+// The image's first start runs initdb, which takes a minute on a busy laptop.
+// So, like the local path's template folder, the run makes it once: a
+// container initializes a cluster inside its own file system (PGDATA outside
+// the image's volume), stops, and becomes an image of this run; every server
+// then starts from a copy of that cluster in seconds. Global setup makes it and
+// passes it on to the test workers in WORKSHOP_PG_IMAGE.
+let template: Promise<string> | undefined;
+export function postgresTemplateImage(): Promise<string> {
+  const made = process.env.WORKSHOP_PG_IMAGE;
+  if (made) return Promise.resolve(made);
+  template ??= makePostgresTemplateImage().then((image) => {
+    process.env.WORKSHOP_PG_IMAGE = image;
+    return image;
+  });
+  return template;
+}
+
+async function makePostgresTemplateImage(): Promise<string> {
+  const label = runLabel();
+  const image = `workshop-test-postgres:${label.split('=')[1]}`;
+  const id = await docker(
+    'run',
+    '--detach',
+    '--pull',
+    'missing',
+    '--label',
+    label,
+    '-e',
+    'PGDATA=/var/lib/postgresql/cluster',
+    // The tests connect as `postgres` without a password, as on the local path.
+    '-e',
+    'POSTGRES_HOST_AUTH_METHOD=trust',
+    '-e',
+    'POSTGRES_INITDB_ARGS=--no-sync',
+    POSTGRES_IMAGE,
+  );
+  ours.add(id);
+  try {
+    // Ready on TCP means initdb and the image's set-up are done (the set-up's
+    // own server listens on its socket only).
+    const deadline = Date.now() + 180_000;
+    while (
+      !(await run('docker', ['exec', id, 'pg_isready', '-q', '-h', '127.0.0.1']).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > deadline) throw new Error(`PostgreSQL did not finish initdb in ${POSTGRES_IMAGE}`);
+      await sleep(200);
+    }
+    await docker('stop', '--time', '30', id);
+    await docker('commit', '--change', `LABEL ${label}`, id, image);
+    return image;
+  } finally {
+    await docker('rm', '--force', '--volumes', id).catch(() => {});
+    ours.delete(id);
+  }
+}
+
+/** Removes this run's template image (global teardown; the reaper does it after a Ctrl-C). */
+export async function removePostgresTemplateImage(): Promise<void> {
+  const image = process.env.WORKSHOP_PG_IMAGE;
+  if (image) await docker('rmi', '--force', image).catch(() => {});
 }
 
 /** Containers this process started and has not removed yet. */

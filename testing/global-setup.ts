@@ -2,6 +2,7 @@
 // files share (each file gets its own Redis database number and its own
 // PostgreSQL database, see isolation.ts). REDIS_URL and DATABASE_URL, when
 // set, name servers of your own and nothing is started.
+import { dockerAnswers, postgresTemplateImage } from './docker-servers.ts';
 import {
   createPostgresTemplate,
   postgresBinDir,
@@ -19,9 +20,12 @@ export default async function globalSetup(): Promise<void> {
   // One line, so that a run's log says which path it took.
   console.log(`\ntest servers: Redis ${from(redisFrom)}, PostgreSQL ${from(postgresFrom)}`);
 
-  // Tests that take a server down start private ones; local ones copy this template.
-  if (postgresFrom === 'local' && postgresBinDir())
+  // Tests that take a server down start private ones, from a template made
+  // once: a data folder for local servers, an image for containers.
+  if (postgresFrom === 'local' && postgresBinDir()) {
     process.env.WORKSHOP_PG_TEMPLATE = createPostgresTemplate();
+  }
+  if (postgresFrom === 'docker' && (await dockerAnswers())) await postgresTemplateImage();
   if (!process.env.REDIS_URL) {
     const redis = await startRedis();
     started.push(redis);

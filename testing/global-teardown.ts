@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { removePostgresTemplateImage } from './docker-servers.ts';
 import type { TestServer } from './services.ts';
 
 export default async function globalTeardown(): Promise<void> {
@@ -7,4 +8,5 @@ export default async function globalTeardown(): Promise<void> {
   await Promise.all(started.map((server) => server.destroy()));
   const template = process.env.WORKSHOP_PG_TEMPLATE;
   if (template) rmSync(dirname(template), { recursive: true, force: true });
+  await removePostgresTemplateImage();
 }
