@@ -289,6 +289,11 @@ export async function verifyCluster(run: ClusterRun): Promise<void> {
       result.logs = await serviceLogs(swarmHost, services);
     }
   } catch (err) {
+    // Ctrl-C: verify's handler has said so and is tearing down; the step that it cut short is no failure of its own.
+    if (handle.tearingDown) {
+      await handle.teardown();
+      return;
+    }
     result.error = (err as Error).message;
     progress(`✗ ${result.error}`);
     result.logs = await serviceLogs(swarmHost, ['web', 'worker', 'proxy', 'migrate', 'db', 'redis']).catch(
