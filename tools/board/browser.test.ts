@@ -1,15 +1,21 @@
 // The board page in a real browser (Debian's Chromium, headless): two
 // attendees join and report, and the page shows them live, without a reload;
-// names that are HTML stay text. Writes docs/images/board.png, the screenshot
-// the instructor guide shows.
-import { existsSync } from 'node:fs';
+// names that are HTML stay text. It takes a screenshot of the page; with
+// UPDATE_SCREENSHOTS=1 that screenshot becomes docs/images/board.png, the one
+// the instructor guide shows (otherwise it goes to a temporary folder, so that
+// a test run leaves the checkout as it was).
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { repoRoot } from '../../testing/stage-process.ts';
 import { type BoardProcess, call, joinBoard, startBoard } from './board-process.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = join(repoRoot, 'docs', 'images', 'board.png');
+const SCREENSHOT =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? join(repoRoot, 'docs', 'images', 'board.png')
+    : join(mkdtempSync(join(tmpdir(), 'board-screenshot-')), 'board.png');
 
 type Verdicts = Record<string, 'passed' | 'failed' | 'skipped'>;
 const checks = (verdicts: Verdicts) =>
