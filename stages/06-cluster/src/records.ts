@@ -49,20 +49,26 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
 
   /**
    * Adds the record's archive job, best effort: false when Redis is down or
-   * does not answer in time. Then the worker's reconciler (src/reconciler.ts)
-   * adds it later; and should this add reach Redis late after all, the job
-   * id makes it the same job.
+   * does not answer within QUEUE_WAIT_MS. Then the worker's reconciler
+   * (src/reconciler.ts) adds it later; and should this add reach Redis late
+   * after all, the job id makes it the same job.
    */
   async function queueArchive(id: number): Promise<boolean> {
     // Down: do not even try (a Queue that never had its connection would wait for it).
     if (!archive.isUp()) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const tooLate = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${QUEUE_WAIT_MS} ms`)), QUEUE_WAIT_MS);
+    });
     try {
-      await archive.add(id);
+      await Promise.race([archive.add(id), tooLate]);
       return true;
     } catch (err) {
       const reason = (err as Error).message;
       console.warn(`records: record ${id} is stored, its archive job not queued yet: ${reason}`);
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
   // #endregion create
@@ -148,6 +154,14 @@ function recordId(text: string): number {
   if (Number(text) > MAX_ID) throw new HttpError(404, `Record ${text} not found`);
   return Number(text);
 }
+
+/**
+ * How long a POST waits for its job to be added. Not Redis's command timeout
+ * (seconds, for a busy laptop): the record is stored already, and a job that
+ * comes late, or never, costs only a little time before it is archived. So
+ * the client gets its 201 within about a second whatever Redis does.
+ */
+const QUEUE_WAIT_MS = 1000;
 
 const NOT_QUEUED =
   'The record is stored. Redis is unavailable, so its archive job is not queued yet; a worker queues it once Redis is back';
