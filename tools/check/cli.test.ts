@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { Cluster } from '../../stages/04-scale/test/cluster.ts';
 import { createMigratedDatabase, testRedisUrl } from '../../testing/isolation.ts';
 import { freePort, startRedis } from '../../testing/services.ts';
-import { repoRoot, runStage, stageDir } from '../../testing/stage-process.ts';
+import { runStage, stageDir } from '../../testing/stage-process.ts';
+import { repoRoot } from '../lib/root.ts';
 
 interface Run {
   code: number | null;

@@ -1,12 +1,8 @@
 // Assertions about a compose project's containers, for the Docker checks.
+
+import { type ComposeProject, type ContainerState, describeContainer } from '../compose.ts';
+import { commandError, runCommand } from '../process.ts';
 import { fail } from './assert.ts';
-import {
-  type ComposeProject,
-  type ContainerState,
-  commandError,
-  describeContainer,
-  runCommand,
-} from './compose.ts';
 
 export async function containersOf(compose: ComposeProject, service: string): Promise<ContainerState[]> {
   const containers = (await compose.ps()).filter((c) => c.service === service);

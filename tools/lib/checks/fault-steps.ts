@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { commandError, runCommand } from '../process.ts';
 import { fail } from './assert.ts';
-import { commandError, runCommand } from './compose.ts';
 import {
   type ArchiveAnswer,
   type ArchiveTally,

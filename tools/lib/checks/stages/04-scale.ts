@@ -3,8 +3,8 @@
 // proxy); these add what replicas promise: they take turns, they share one
 // counter and one database, the proxy knows them, and losing one costs nothing.
 import { performance } from 'node:perf_hooks';
+import type { ContainerState } from '../../compose.ts';
 import { describe, expectJsonObject, expectStatus, fail } from '../assert.ts';
-import type { ContainerState } from '../compose.ts';
 import { hostileRequests, replicaStopped } from '../fault-steps.ts';
 import type { Http } from '../http.ts';
 import { describeFailures, load, replicasOf } from '../load.ts';

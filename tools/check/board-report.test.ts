@@ -6,12 +6,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../testing/services.ts';
-import { repoRoot, runStage } from '../../testing/stage-process.ts';
-import { parseCheckArgs } from '../check/args.ts';
-import { checksDir } from '../check/check.ts';
-import { createCheckSession } from '../check/session.ts';
-import { listStages } from '../check/stages.ts';
-import { type BoardProcess, call, startBoard } from './board-process.ts';
+import { runStage } from '../../testing/stage-process.ts';
+import { type BoardProcess, call, startBoard } from '../lib/board-process.ts';
+import { stagesWithChecks } from '../lib/checks/stage-checks.ts';
+import { repoRoot } from '../lib/root.ts';
+import { parseCheckArgs } from './args.ts';
+import { createCheckSession } from './session.ts';
 
 interface Run {
   code: number | null;
@@ -173,7 +173,7 @@ describe('npm run check --report', () => {
   });
 
   test('--watch through the check session: rounds until its signal stops them', async () => {
-    const stages = listStages(checksDir(repoRoot));
+    const stages = stagesWithChecks();
     const argv = [
       '01',
       '--url',

@@ -4,6 +4,7 @@
 // into a file that holds it, whatever happens to a worker.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ComposeProject } from '../../compose.ts';
 import {
   CheckFailed,
   describe,
@@ -13,7 +14,6 @@ import {
   expectStatus,
   fail,
 } from '../assert.ts';
-import type { ComposeProject } from '../compose.ts';
 import { busyStart, dependencyStopped, downThenUp, hostileRequests, replicaStopped } from '../fault-steps.ts';
 import { createHttp, type Http, loopbackUrl } from '../http.ts';
 import { seconds, within } from '../poll.ts';
