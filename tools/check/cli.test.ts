@@ -41,7 +41,7 @@ describe('npm run check', () => {
   test('a bad command line exits 2 with the usage', async () => {
     const run = await check('7');
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('No checks for a stage "7"');
+    expect(run.stderr).toContain('There is no stage "7"');
     expect(run.stderr).toContain('Usage: npm run check -- <stage>');
   });
 

@@ -34,7 +34,7 @@ export function readCommandLine<const O extends ParseArgsOptionsConfig>(
 
 /** parseArgs's message, short: "Unknown option --verbose.", "--url needs a value." */
 function usageMessage(err: NodeJS.ErrnoException): string {
-  const quoted = /'(-[^' ]+)/.exec(err.message)?.[1] ?? '';
+  const quoted = /'(?:-\w, )?(--?[\w-]+)/.exec(err.message)?.[1] ?? '';
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `Unknown option ${quoted}.`;
   if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
     return `Unexpected argument ${/'([^']*)'/.exec(err.message)?.[1] ?? ''}: this command takes options only.`;
