@@ -59,6 +59,17 @@ export async function runningContainers(compose: ComposeProject, service: string
   return (await compose.ps()).filter((c) => c.service === service && c.state === 'running');
 }
 
+/**
+ * The container a fault step stops or kills: the last of a service's running
+ * containers, when there are several (one would stop the service, not test it).
+ */
+export async function aVictim(compose: ComposeProject, service: string): Promise<ContainerState> {
+  const running = await runningContainers(compose, service);
+  const victim = running.at(-1);
+  if (!victim || running.length < 2) fail(`${running.length} ${service} container(s) run, expected several`);
+  return victim;
+}
+
 /** The container's addresses on its compose networks, as `docker inspect` shows them. */
 export async function addressesOf(container: ContainerState): Promise<string[]> {
   const format = '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}';
