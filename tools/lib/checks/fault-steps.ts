@@ -34,7 +34,7 @@ import {
 } from './faults.ts';
 import { type HostileCase, jsonCases, judgeAnswer, parserCases, sendRaw } from './hostile.ts';
 import { within } from './poll.ts';
-import { aVictim, exec, } from './services.ts';
+import { aVictim, exec } from './services.ts';
 import type { VerifyContext, VerifyStep } from './types.ts';
 
 /** A steady stream: 4 POSTs in flight at most, each client one every 250 ms (16 a second). */

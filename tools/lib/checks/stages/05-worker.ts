@@ -17,14 +17,7 @@ import {
 import { busyStart, dependencyStopped, downThenUp, hostileRequests, replicaStopped } from '../fault-steps.ts';
 import { createHttp, type Http, loopbackUrl } from '../http.ts';
 import { seconds, within } from '../poll.ts';
-import {
-  aVictim,
-  containersOf,
-  exec,
-  expectHealthy,
-  kill,
-  mountsOf,
-} from '../services.ts';
+import { aVictim, containersOf, exec, expectHealthy, kill, mountsOf } from '../services.ts';
 import type { StageChecks } from '../types.ts';
 import { expectRecord, postRecord, type Record_ } from './03-db.ts';
 import stage04 from './04-scale.ts';
