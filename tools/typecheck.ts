@@ -1,12 +1,12 @@
 // `npm run typecheck`: tsc (strict, no emit) over the root tooling and tests,
 // then over each stage's src/ with the stage's own tsconfig.json.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { repoRoot as root } from './lib/root.ts';
+import { listStages } from './lib/stages.ts';
 
-const root = join(import.meta.dirname, '..');
 const tsc = join(root, 'node_modules', '.bin', 'tsc');
-const projects = ['.', ...readdirSync(join(root, 'stages')).map((stage) => join('stages', stage))];
+const projects = ['.', ...listStages().map((stage) => join('stages', stage.name))];
 
 let failed = 0;
 for (const project of projects) {

@@ -1,5 +1,5 @@
 // The command line of `npm run bench -- [options]`. Tests import this file.
-import { UsageError } from '../lib/cli.ts';
+import { readCommandLine, UsageError } from '../lib/cli.ts';
 import { SECTIONS, type SectionName } from './report.ts';
 
 export interface BenchArgs {
@@ -36,28 +36,24 @@ Needs: Redis and PostgreSQL binaries (like \`npm test\`), nginx, and a running
 Docker engine for the images and start-up sections.`;
 
 export function parseBenchArgs(argv: readonly string[]): Parsed {
-  let quick = false;
-  let render = false;
-  let install = true;
-  let out: string | undefined;
-  let only: SectionName[] | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined || next.startsWith('--')) throw new UsageError(`${arg} needs a value.`);
-      return next;
-    };
-    if (arg === '--help' || arg === '-h') return { help: true };
-    else if (arg === '--quick') quick = true;
-    else if (arg === '--render') render = true;
-    else if (arg === '--no-install') install = false;
-    else if (arg === '--out') out = value();
-    else if (arg === '--only') only = [...(only ?? []), ...parseSections(value())];
-    else throw new UsageError(`Unknown option ${arg}.`);
-  }
+  const { values } = readCommandLine(argv, {
+    quick: { type: 'boolean', default: false },
+    render: { type: 'boolean', default: false },
+    'no-install': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    only: { type: 'string', multiple: true },
+  });
+  if (values.help) return { help: true };
+  const only = values.only?.flatMap(parseSections);
   const sections = SECTIONS.filter((s) => (only ? only.includes(s) : true));
-  return { help: false, quick, sections, out, render, install };
+  return {
+    help: false,
+    quick: values.quick,
+    sections,
+    out: values.out,
+    render: values.render,
+    install: !values['no-install'],
+  };
 }
 
 function parseSections(text: string): SectionName[] {

@@ -310,12 +310,18 @@ describe('npm run bench: the command line', () => {
     if (some.help) throw new Error('unexpected --help');
     expect(some.sections).toEqual(['jobs', 'startup']);
     expect(writesDocs(some)).toBe(false);
+    expect(parseBenchArgs(['--out=/tmp/bench', '--only=jobs', '--only', 'images'])).toMatchObject({
+      out: '/tmp/bench',
+      sections: ['jobs', 'images'],
+    });
   });
 
   test.each([
     [['--only', 'disk'], /no section "disk"/],
     [['--out'], /--out needs a value/],
     [['--fast'], /Unknown option --fast/],
+    [['--out', '--quick'], /--out needs a value/],
+    [['report.md'], /Unexpected argument report\.md/],
   ])('%j is refused', (argv, message) => {
     expect(() => parseBenchArgs(argv)).toThrow(UsageError);
     expect(() => parseBenchArgs(argv)).toThrow(message);

@@ -3,9 +3,9 @@
 // and docs/benchmarks.json. See USAGE in args.ts and docs/benchmarks.md.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { killRunningCommands } from '../check/compose.ts';
 import { parseOrExit } from '../lib/cli.ts';
-import { findRepoRoot } from '../lib/stages.ts';
+import { killRunningCommands } from '../lib/process.ts';
+import { repoRoot } from '../lib/root.ts';
 import { type BenchArgs, parseBenchArgs, USAGE, writesDocs } from './args.ts';
 import { benchBalancer } from './balancer.ts';
 import { BenchContext } from './context.ts';
@@ -16,7 +16,7 @@ import { duration, extractExplanation, formatRatio, renderPage } from './render.
 import { type BenchReport, computeRatios, parseReport, REPORT_VERSION, ReportError } from './report.ts';
 import { benchStartup } from './startup.ts';
 
-const root = findRepoRoot(import.meta.dirname);
+const root = repoRoot;
 const args: BenchArgs = parseOrExit(() => parseBenchArgs(process.argv.slice(2)), USAGE);
 
 const docsDir = join(root, 'docs');

@@ -5,7 +5,7 @@ import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { commandError, runCommand } from '../check/compose.ts';
+import { commandError, runCommand } from '../lib/process.ts';
 import { listStages } from '../lib/stages.ts';
 import type { BenchContext } from './context.ts';
 import { megabytes, seconds } from './render.ts';
@@ -21,10 +21,10 @@ export async function benchImages(ctx: BenchContext): Promise<ImagesSection> {
   const stages = listStages(ctx.root).filter((stage) => existsSync(join(stage.dir, 'Dockerfile')));
   // A smoke run builds the first stage only: it shows that building works.
   for (const stage of ctx.quick ? stages.slice(0, 1) : stages) {
-    const copy = mkdtempSync(join(tmpdir(), `workshop-bench-${stage.number}-`));
+    const copy = mkdtempSync(join(tmpdir(), `workshop-bench-${stage.name.slice(0, 2)}-`));
     ctx.onCleanup(() => rmSync(copy, { recursive: true, force: true }));
     cpSync(stage.dir, copy, { recursive: true, filter: (path) => !path.includes('/node_modules') });
-    const tag = `bench-image-${stage.number}`;
+    const tag = `bench-image-${stage.name.slice(0, 2)}`;
     // Removed at the very end: until then their layers are the cache that
     // the start-up section's builds of the same stages use.
     ctx.onCleanup(() =>

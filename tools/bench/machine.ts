@@ -1,6 +1,6 @@
 // What the numbers were measured on.
 import { cpus, loadavg, release, totalmem, type } from 'node:os';
-import { runCommand } from '../check/compose.ts';
+import { runCommand } from '../lib/process.ts';
 import type { Machine } from './report.ts';
 import { round } from './stats.ts';
 

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runCommand } from '../check/compose.ts';
+import { runCommand } from '../lib/process.ts';
 
 export const NGINX_HOW_TO_INSTALL =
   'install nginx (Debian/Ubuntu: `sudo apt-get install nginx-light`; macOS: `brew install nginx`) and run again';

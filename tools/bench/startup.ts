@@ -5,10 +5,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runCommand } from '../check/compose.ts';
-import { listStages, readCompose } from '../lib/stages.ts';
-import { freeHostPort } from '../verify/ports.ts';
-import { createStack, HEALTHY_TIMEOUT_MS, type Stack } from '../verify/stack.ts';
+import { readCompose } from '../lib/compose-file.ts';
+import { freeHostPort } from '../lib/ports.ts';
+import { runCommand } from '../lib/process.ts';
+import { createStack, HEALTHY_TIMEOUT_MS, type Stack } from '../lib/stack.ts';
+import { listStages } from '../lib/stages.ts';
 import type { BenchContext } from './context.ts';
 import { seconds } from './render.ts';
 import type { StartupResult, StartupSection } from './report.ts';
@@ -20,7 +21,7 @@ export async function benchStartup(ctx: BenchContext): Promise<StartupSection> {
   // A smoke run starts the first stage only: it shows that starting works.
   for (const stage of ctx.quick ? stages.slice(0, 1) : stages) {
     const file = join(stage.dir, 'compose.yaml');
-    const project = `bench-${stage.number}`;
+    const project = `bench-${stage.name.slice(0, 2)}`;
     // WEB_PORT and every other published port's variable (DASHBOARD_PORT) get a free port.
     const taken: number[] = [];
     const env: Record<string, string> = {};

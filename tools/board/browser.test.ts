@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { repoRoot } from '../../testing/stage-process.ts';
-import { type BoardProcess, call, joinBoard, startBoard } from './board-process.ts';
+import { type BoardProcess, call, joinBoard, startBoard } from '../lib/board-process.ts';
+import { repoRoot } from '../lib/root.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT =

@@ -2,13 +2,20 @@
 // report to it with `npm run check -- NN --report URL --code CODE --as NAME`.
 // See docs/instructor-guide.md#the-class-board.
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
+import { parseOrExit, readCommandLine } from '../lib/cli.ts';
+import { repoRoot } from '../lib/root.ts';
 import { createBoardApp } from './app.ts';
 import { loadCatalogue } from './catalogue.ts';
 import { ConfigError, readConfig } from './config.ts';
 import { BoardStore } from './store.ts';
 
-const repoRoot = join(import.meta.dirname, '..', '..');
+const USAGE = `Usage: npm run board
+
+The class board on this laptop: attendees report to it with
+  npm run check -- NN --report URL --code CODE --as NAME
+Settings come from the environment (PORT, HOST, BOARD_DB...): see
+docs/instructor-guide.md#the-class-board.`;
+parseOrExit(() => ({ help: Boolean(readCommandLine(process.argv.slice(2), {}).values.help) }), USAGE);
 let config: ReturnType<typeof readConfig>;
 try {
   config = readConfig(process.env, repoRoot);
@@ -20,7 +27,7 @@ try {
 
 const store = BoardStore.open(config.dbFile);
 let roomUrls: string[] = [];
-const board = createBoardApp(store, await loadCatalogue(repoRoot), { roomUrls: () => roomUrls });
+const board = createBoardApp(store, await loadCatalogue(), { roomUrls: () => roomUrls });
 const server = board.app.listen(config.port, config.host, () => {
   const { port } = server.address() as { port: number };
   const open = config.host === '0.0.0.0' || config.host === '::';

@@ -2,7 +2,7 @@
 // the room would send it, to the real board process.
 import { createHmac, randomBytes } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
-import { type BoardProcess, call, joinBoard, startBoard } from './board-process.ts';
+import { type BoardProcess, call, joinBoard, startBoard } from '../lib/board-process.ts';
 
 const REPORT = { stage: '01-app', version: '1.0.0', checks: [{ id: 'healthz', verdict: 'passed', ms: 4 }] };
 

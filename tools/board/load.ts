@@ -4,24 +4,39 @@
 // many reports were accepted, their latency, and whether the board lost any.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
-import { repoRoot } from '../../testing/stage-process.ts';
-import { call, joinBoard, startBoard } from './board-process.ts';
+import { call, joinBoard, startBoard } from '../lib/board-process.ts';
+import { parseOrExit, readCommandLine, UsageError } from '../lib/cli.ts';
 import { loadCatalogue } from './catalogue.ts';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `Usage: npm run board:load [-- --attendees N] [--every SECONDS] [--seconds SECONDS]
+
+A room of attendees (default 60), each reporting every 5 seconds for 60 seconds
+to a real board on this machine, with one page watching it live.`;
+const { attendees, everyMs, durationMs } = parseOrExit(() => {
+  const { values } = readCommandLine(process.argv.slice(2), {
     attendees: { type: 'string', default: '60' },
     every: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '60' },
-  },
-});
-const attendees = Number(values.attendees);
-const everyMs = Number(values.every) * 1000;
-const durationMs = Number(values.seconds) * 1000;
+  });
+  return {
+    help: Boolean(values.help),
+    attendees: count('--attendees', values.attendees, 250),
+    everyMs: count('--every', values.every, 60) * 1000,
+    durationMs: count('--seconds', values.seconds, 600) * 1000,
+  };
+}, USAGE);
+
+/** A whole number from 1 to `most`: the load stays bounded. */
+function count(option: string, text: string, most: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > most) {
+    throw new UsageError(`${option} takes a whole number from 1 to ${most}, got "${text}".`);
+  }
+  return n;
+}
 
 // The checks of stage 03, as its attendees' reports carry them.
-const catalogue = await loadCatalogue(repoRoot);
+const catalogue = await loadCatalogue();
 const ids = [...catalogue.checkNames.keys()].slice(0, 19);
 
 const board = await startBoard();

@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BoardStore, type CheckVerdict } from './store.ts';
+import type { CheckVerdict } from '../lib/board-report.ts';
+import { BoardStore } from './store.ts';
 
 const passed = (id: string): CheckVerdict => ({ id, verdict: 'passed', ms: 3 });
 const failed = (id: string): CheckVerdict => ({ id, verdict: 'failed', ms: 9 });

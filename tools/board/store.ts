@@ -5,22 +5,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-
-export type Verdict = 'passed' | 'failed' | 'skipped';
-
-export interface CheckVerdict {
-  readonly id: string;
-  readonly verdict: Verdict;
-  readonly ms: number;
-}
-
-/** What an attendee's check sends: nothing else from their machine. */
-export interface Report {
-  readonly stage: string;
-  readonly version: string;
-  /** Empty when nothing answered on the stage's URL. */
-  readonly checks: readonly CheckVerdict[];
-}
+import type { CheckVerdict, Report } from '../lib/board-report.ts';
 
 export interface Attendee {
   readonly id: number;

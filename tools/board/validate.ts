@@ -1,6 +1,6 @@
 // What the board accepts from the network, checked field by field. Anything
 // else is a 400 with a message that says what was wrong.
-import type { CheckVerdict, Report } from './store.ts';
+import type { CheckVerdict, Report } from '../lib/board-report.ts';
 
 export class HttpError extends Error {
   readonly status: number;

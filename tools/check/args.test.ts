@@ -1,10 +1,8 @@
-import { join } from 'node:path';
-import { repoRoot } from '../../testing/stage-process.ts';
+import { stagesWithChecks } from '../lib/checks/stage-checks.ts';
 import { UsageError } from '../lib/cli.ts';
 import { parseCheckArgs } from './args.ts';
-import { listStages } from './stages.ts';
 
-const stages = listStages(join(repoRoot, 'tools', 'check', 'stages'));
+const stages = stagesWithChecks();
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
   const parsed = parseCheckArgs(argv, stages, env);
   if (parsed.help) throw new Error('unexpected --help');
@@ -15,7 +13,7 @@ describe('npm run check: the command line', () => {
   test.each(['02', '2', '02-compose', 'compose', 'stages/02-compose/'])(
     '"%s" names stage 02-compose',
     (name) => {
-      expect(parse([name]).stage.folder).toBe('02-compose');
+      expect(parse([name]).stage.name).toBe('02-compose');
     },
   );
 
@@ -37,7 +35,7 @@ describe('npm run check: the command line', () => {
   test('options, in both --name value and --name=value form', () => {
     const args = parse(['--json', '--url=http://127.0.0.1:9000/', '03', '--project', 'p', '--no-docker']);
     expect(args).toMatchObject({ url: 'http://127.0.0.1:9000', project: 'p', json: true, docker: false });
-    expect(args.stage.folder).toBe('03-db');
+    expect(args.stage.name).toBe('03-db');
   });
 
   test('--help', () => {
@@ -46,10 +44,13 @@ describe('npm run check: the command line', () => {
 
   test.each([
     [[], /Which stage\? One of: 01-app, 02-compose/],
-    [['9'], /No checks for a stage "9"/],
+    [['9'], /There is no stage "9". The stages are: 01-app, 02-compose/],
     [['01', '02'], /One stage at a time/],
     [['01', '--verbose'], /Unknown option --verbose/],
     [['01', '--url'], /--url needs a value/],
+    [['01', '--url='], /--url needs a value/],
+    [['03', '--project', '--json'], /--project needs a value/],
+    [['01', '--json=yes'], /--json takes no value/],
     [['01', '--url', 'localhost:8080'], /--url must start with http/],
     [['01', '--url', 'not a url'], /--url must be a URL/],
     [['01', '--report', 'http://10.0.0.5:4000'], /--report needs --as NAME/],

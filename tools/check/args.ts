@@ -1,11 +1,11 @@
 // The command line of `npm run check -- <stage> [--url URL] [--project NAME] [--json] [--no-docker]
 // [--report URL --as NAME [--code CODE]] [--watch N]`.
-import { UsageError } from '../lib/cli.ts';
-import { defaultProjectName } from './compose.ts';
-import { findStage, type StageInfo } from './stages.ts';
+import { readCommandLine, UsageError } from '../lib/cli.ts';
+import { defaultProjectName } from '../lib/compose.ts';
+import { findStage, type Stage } from '../lib/stages.ts';
 
 export interface CheckArgs {
-  readonly stage: StageInfo;
+  readonly stage: Stage;
   /** Without a trailing slash. */
   readonly url: string;
   /** The compose project whose containers the Docker checks look at. */
@@ -32,13 +32,13 @@ export const WATCH_MIN_SECONDS = 5;
 
 export type Parsed = { help: true } | ({ help: false } & CheckArgs);
 
-export function usage(stages: readonly StageInfo[]): string {
+export function usage(stages: readonly Stage[]): string {
   return `Usage: npm run check -- <stage> [--url URL] [--project NAME] [--json] [--no-docker]
                         [--report URL --as NAME [--code CODE]] [--watch N]
 
 Checks a running stage from the outside, the way its users see it.
 
-  <stage>          ${stages.map((s) => s.folder).join(', ')} (or just the number: ${stages[0]?.number ?? 1})
+  <stage>          ${stages.map((s) => s.name).join(', ')} (or just the number: ${stages[0]?.number ?? 1})
   --url URL        where the stage answers (default http://localhost:$WEB_PORT, WEB_PORT defaults to 8080)
   --project NAME   its compose project, for the Docker checks (default: the name
                    that \`docker compose up\` gives it in its folder, e.g. 02-compose)
@@ -55,63 +55,44 @@ Exit code: 0 when every check passed, 1 when one failed or nothing answers, 2 fo
 
 export function parseCheckArgs(
   argv: readonly string[],
-  stages: readonly StageInfo[],
+  stages: readonly Stage[],
   env: NodeJS.ProcessEnv = {},
 ): Parsed {
-  let stageName: string | undefined;
-  let url: string | undefined;
-  let project: string | undefined;
-  let json = false;
-  let docker = true;
-  let report: string | undefined;
-  let as: string | undefined;
-  let code: string | undefined;
-  let watch: string | undefined;
+  const { values, positionals } = readCommandLine(
+    argv,
+    {
+      url: { type: 'string' },
+      project: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'no-docker': { type: 'boolean', default: false },
+      report: { type: 'string' },
+      as: { type: 'string' },
+      code: { type: 'string' },
+      watch: { type: 'string' },
+    },
+    { positionals: true },
+  );
+  if (values.help) return { help: true };
+  const [stageName, extra] = positionals;
+  if (extra !== undefined) throw new UsageError(`One stage at a time: got ${stageName} and ${extra}.`);
 
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? splitOnce(arg, '=') : [arg, undefined];
-    const value = () => {
-      const next = inline ?? argv[++i];
-      // `--code --as ada` is a missing value, not the code "--as".
-      if (next === undefined || next === '' || (inline === undefined && next.startsWith('--'))) {
-        throw new UsageError(`${flag} needs a value.`);
-      }
-      return next;
-    };
-    if (flag === '--help' || flag === '-h') return { help: true };
-    else if (flag === '--json') json = true;
-    else if (flag === '--no-docker') docker = false;
-    else if (flag === '--url') url = value();
-    else if (flag === '--project') project = value();
-    else if (flag === '--report') report = value();
-    else if (flag === '--as') as = value();
-    else if (flag === '--code') code = value();
-    else if (flag === '--watch') watch = value();
-    else if (flag.startsWith('-')) throw new UsageError(`Unknown option ${flag}.`);
-    else if (stageName !== undefined)
-      throw new UsageError(`One stage at a time: got ${stageName} and ${arg}.`);
-    else stageName = arg;
-  }
-
-  const known = stages.map((s) => s.folder).join(', ');
+  const known = stages.map((s) => s.name).join(', ');
   if (stageName === undefined) throw new UsageError(`Which stage? One of: ${known}.`);
-  const stage = findStage(stageName, stages);
-  if (!stage) throw new UsageError(`No checks for a stage "${stageName}". Stages with checks: ${known}.`);
+  const stage = findStage(stages, stageName);
 
   return {
     help: false,
     stage,
-    url: checkUrl(url ?? env.CHECK_URL ?? `http://localhost:${webPort(env)}`),
-    project: project ?? env.COMPOSE_PROJECT_NAME ?? defaultProjectName(stage.folder),
-    json,
-    docker,
+    url: checkUrl(values.url ?? env.CHECK_URL ?? `http://localhost:${webPort(env)}`),
+    project: values.project ?? env.COMPOSE_PROJECT_NAME ?? defaultProjectName(stage.name),
+    json: values.json,
+    docker: !values['no-docker'],
     report: boardReport(
-      report ?? nonEmpty(env.CHECK_REPORT),
-      as ?? nonEmpty(env.CHECK_AS),
-      code ?? nonEmpty(env.CHECK_CODE),
+      values.report ?? nonEmpty(env.CHECK_REPORT),
+      values.as ?? nonEmpty(env.CHECK_AS),
+      values.code ?? nonEmpty(env.CHECK_CODE),
     ),
-    watch: watchSeconds(watch ?? nonEmpty(env.CHECK_WATCH)),
+    watch: watchSeconds(values.watch ?? nonEmpty(env.CHECK_WATCH)),
   };
 }
 
@@ -140,11 +121,6 @@ function watchSeconds(raw: string | undefined): number | undefined {
     throw new UsageError(`--watch takes seconds, from ${WATCH_MIN_SECONDS} to 3600, got "${raw}".`);
   }
   return seconds;
-}
-
-function splitOnce(text: string, separator: string): [string, string] {
-  const at = text.indexOf(separator);
-  return [text.slice(0, at), text.slice(at + 1)];
 }
 
 function webPort(env: NodeJS.ProcessEnv): number {

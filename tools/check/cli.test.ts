@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { Cluster } from '../../stages/04-scale/test/cluster.ts';
 import { createMigratedDatabase, testRedisUrl } from '../../testing/isolation.ts';
 import { freePort, startRedis } from '../../testing/services.ts';
-import { repoRoot, runStage, stageDir } from '../../testing/stage-process.ts';
+import { runStage, stageDir } from '../../testing/stage-process.ts';
+import { repoRoot } from '../lib/root.ts';
 
 interface Run {
   code: number | null;
@@ -40,7 +41,7 @@ describe('npm run check', () => {
   test('a bad command line exits 2 with the usage', async () => {
     const run = await check('7');
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('No checks for a stage "7"');
+    expect(run.stderr).toContain('There is no stage "7"');
     expect(run.stderr).toContain('Usage: npm run check -- <stage>');
   });
 

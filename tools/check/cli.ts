@@ -1,15 +1,13 @@
 // `npm run check -- <stage>`: checks a running stage from the outside, and
 // with --report sends the verdicts to the class board. See
 // docs/instructor-guide.md, and `npm run check -- --help`.
-import { join } from 'node:path';
+import { stagesWithChecks } from '../lib/checks/stage-checks.ts';
 import { parseOrExit } from '../lib/cli.ts';
+import { repoRoot } from '../lib/root.ts';
 import { parseCheckArgs, usage } from './args.ts';
-import { checksDir } from './check.ts';
 import { createCheckSession } from './session.ts';
-import { listStages } from './stages.ts';
 
-const repoRoot = join(import.meta.dirname, '..', '..');
-const stages = listStages(checksDir(repoRoot));
+const stages = stagesWithChecks();
 
 const args = parseOrExit(() => parseCheckArgs(process.argv.slice(2), stages, process.env), usage(stages));
 const session = createCheckSession({

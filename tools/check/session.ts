@@ -4,13 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BoardError, createBoardClient, tokenFile } from '../board/client.ts';
+import { createHttp } from '../lib/checks/http.ts';
+import { count, formatResult, formatSummary } from '../lib/checks/report.ts';
+import type { CheckResult } from '../lib/checks/run.ts';
+import { notAnswering, probe, runStageChecks } from '../lib/checks/stage-run.ts';
+import { composeProject } from '../lib/compose.ts';
 import type { CheckArgs } from './args.ts';
-import { notAnswering, probe, runStageChecks } from './check.ts';
-import { composeProject } from './compose.ts';
-import { createHttp } from './http.ts';
-import { count, formatResult, formatSummary } from './report.ts';
-import type { CheckResult } from './run.ts';
+import { BoardError, createBoardClient, tokenFile } from './board-client.ts';
 
 export interface SessionOptions {
   readonly repoRoot: string;
@@ -37,7 +37,7 @@ export function createCheckSession({ repoRoot, args, env, out, err }: SessionOpt
     if (!board || !args.report) return true;
     const checks = results.map((r) => ({ id: r.id, verdict: r.status, ms: r.ms }));
     try {
-      await board.report({ stage: stage.folder, version, checks });
+      await board.report({ stage: stage.name, version, checks });
       err(`Reported to ${args.report.url} as ${args.report.as}.`);
       return true;
     } catch (e) {
@@ -52,12 +52,12 @@ export function createCheckSession({ repoRoot, args, env, out, err }: SessionOpt
     const unanswered = await probe(createHttp(url));
     if (unanswered) {
       const message = notAnswering(url, stage, unanswered);
-      if (json) out(JSON.stringify({ stage: stage.folder, url, answering: false, message }, null, 2));
+      if (json) out(JSON.stringify({ stage: stage.name, url, answering: false, message }, null, 2));
       else err(message);
       await send([]);
       return 1;
     }
-    const results = await runStageChecks(repoRoot, {
+    const results = await runStageChecks({
       stage,
       url,
       compose: composeProject({ project: args.project }),
@@ -67,7 +67,7 @@ export function createCheckSession({ repoRoot, args, env, out, err }: SessionOpt
     });
     const counts = count(results);
     if (json) {
-      const report = { stage: stage.folder, url, project: args.project, answering: true, ...counts, results };
+      const report = { stage: stage.name, url, project: args.project, answering: true, ...counts, results };
       out(JSON.stringify(report, null, 2));
     } else {
       out(formatSummary(results));

@@ -2,10 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { findRepoRoot, listStages } from '../lib/stages.ts';
-import { diffFolders, summaryLine, summaryMarkdown, totals } from './stage-diff.ts';
+import { repoRoot } from '../lib/root.ts';
+import { diffFolders, summaryLine, summaryMarkdown, totals } from '../lib/stage-diff.ts';
+import { listStages } from '../lib/stages.ts';
 
-const root = findRepoRoot();
+const root = repoRoot;
 
 function writeTree(dir: string, files: Record<string, string>): void {
   for (const [path, text] of Object.entries(files)) {
@@ -129,7 +130,7 @@ const pairs = stages.slice(1).map((to, i) => ({ from: stages[i] ?? to, to }));
   test('npm run diff -- TO prints the stat, the patch and the summary against the stage before', () => {
     const { from, to } = pairs[0] ?? {};
     if (!from || !to) return;
-    const cli = spawnSync(process.execPath, ['tools/diff/cli.ts', to.number], {
+    const cli = spawnSync(process.execPath, ['tools/diff/cli.ts', to.name], {
       cwd: root,
       encoding: 'utf8',
     });
@@ -148,7 +149,7 @@ const pairs = stages.slice(1).map((to, i) => ({ from: stages[i] ?? to, to }));
   test('npm run diff -- FROM TO --summary prints the Markdown summary', () => {
     const { from, to } = pairs[0] ?? {};
     if (!from || !to) return;
-    const cli = spawnSync(process.execPath, ['tools/diff/cli.ts', from.number, to.number, '--summary'], {
+    const cli = spawnSync(process.execPath, ['tools/diff/cli.ts', from.name, to.name, '--summary'], {
       cwd: root,
       encoding: 'utf8',
     });

@@ -17,12 +17,12 @@
 // checks.test.ts shows each rule failing on small made-up docs.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { findRepoRoot } from '../lib/stages.ts';
+import { repoRoot } from '../lib/root.ts';
 import { CHECKS, type CheckName } from './check.ts';
 import { findDocs, formatProblem, readDoc } from './markdown.ts';
 import { isChapter } from './mermaid.ts';
 
-const root = findRepoRoot();
+const root = repoRoot;
 const docs = findDocs(root);
 const chapters = docs.filter(isChapter);
 

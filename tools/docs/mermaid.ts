@@ -15,7 +15,8 @@
 //
 // Note that Mermaid puts a node into the subgraph where it is first mentioned:
 // draw the edge from the browser outside the subgraph.
-import { findStage, readCompose, UnknownStageError } from '../lib/stages.ts';
+import { readCompose } from '../lib/compose-file.ts';
+import { findStage, listStages, UnknownStageError } from '../lib/stages.ts';
 import { type Doc, findFences, type Problem } from './markdown.ts';
 
 export interface DiagramServices {
@@ -100,7 +101,7 @@ export function checkMermaid(root: string, doc: Doc): Problem[] {
   }
   let stage: ReturnType<typeof findStage>;
   try {
-    stage = findStage(root, number);
+    stage = findStage(listStages(root), number);
   } catch (err) {
     if (!(err instanceof UnknownStageError)) throw err;
     return problem(0, `the chapter has no stage: ${err.message}`);

@@ -6,8 +6,8 @@
 //   | File | | Lines |
 //   ...
 //   <!-- /diff-summary -->
-import { diffFolders, summaryMarkdown } from '../diff/stage-diff.ts';
-import { findStage, UnknownStageError } from '../lib/stages.ts';
+import { diffFolders, summaryMarkdown } from '../lib/stage-diff.ts';
+import { findStage, listStages, UnknownStageError } from '../lib/stages.ts';
 import { type Doc, fencedLines, type Problem, splitLines, withoutInlineCode } from './markdown.ts';
 
 const START = /^\s*<!--\s*diff-summary:\s*(\S+)\s+(\S+)\s*-->\s*$/;
@@ -52,8 +52,8 @@ function findBlocks(doc: Doc): { blocks: SummaryBlock[]; problems: Problem[] } {
 }
 
 function generate(root: string, block: SummaryBlock): string[] {
-  const from = findStage(root, block.from);
-  const to = findStage(root, block.to);
+  const from = findStage(listStages(root), block.from);
+  const to = findStage(listStages(root), block.to);
   const diff = diffFolders(from.dir, to.dir, {
     fromLabel: `stages/${from.name}`,
     toLabel: `stages/${to.name}`,

@@ -4,13 +4,23 @@
 // docs problem (the same checks as the tests), exit 1 if there is one.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findRepoRoot } from '../lib/stages.ts';
+import { parseOrExit, readCommandLine } from '../lib/cli.ts';
+import { repoRoot } from '../lib/root.ts';
 import { checkDocs, syncDoc } from './check.ts';
 import { findDocs, formatProblem, readDoc } from './markdown.ts';
 
-const root = findRepoRoot(import.meta.dirname);
+const USAGE = `Usage: npm run docs:sync [-- --check]
 
-if (process.argv.includes('--check')) {
+Copies every included file (or region) into the docs' listings and regenerates
+the diff summaries.
+  --check   change nothing: list every docs problem, exit 1 if there is one`;
+const { check } = parseOrExit(() => {
+  const { values } = readCommandLine(process.argv.slice(2), { check: { type: 'boolean', default: false } });
+  return { help: Boolean(values.help), check: values.check };
+}, USAGE);
+const root = repoRoot;
+
+if (check) {
   const problems = checkDocs(root);
   for (const problem of problems) console.log(`✗ ${formatProblem(problem)}`);
   console.log(problems.length === 0 ? '✓ the docs are in sync with the code' : `${problems.length} problems`);

@@ -1,6 +1,7 @@
 // The doctor's checks as pure functions: each takes what a command printed
 // (or what the system said) and returns a verdict with the fix. probe.ts runs
 // the commands; the tests feed these functions real outputs.
+import type { CommandResult } from '../lib/process.ts';
 
 export interface Verdict {
   readonly ok: boolean;
@@ -8,15 +9,6 @@ export interface Verdict {
   readonly title: string;
   /** What to do about it (always given when !ok; sometimes a note when ok). */
   readonly fix?: string;
-}
-
-/** What a command did: its exit code (null: did not start, or timed out) and output. */
-export interface CommandResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** "ENOENT" when the program does not exist, "ETIMEDOUT" when it did not answer. */
-  readonly error?: string;
 }
 
 export type Platform = 'linux' | 'darwin' | 'win32' | string;

@@ -1,7 +1,9 @@
 // `npm run doctor`: is this machine ready for the workshop? One line per
 // check, ✓ or ✗ with the fix, then "N passed, N failed"; exit 1 if any failed.
 import { arch, platform } from 'node:os';
-import { findRepoRoot } from '../lib/stages.ts';
+import { parseOrExit, readCommandLine } from '../lib/cli.ts';
+import { runCommandSync } from '../lib/process.ts';
+import { repoRoot } from '../lib/root.ts';
 import {
   archVerdict,
   closingLine,
@@ -21,11 +23,17 @@ import {
   portHolders,
   portsToCheck,
   probePort,
-  run,
   systemNodeVersion,
 } from './probe.ts';
 
-const root = findRepoRoot(import.meta.dirname);
+const USAGE = `Usage: npm run doctor
+
+Is this machine ready for the workshop? Checks Docker and compose, the ports the
+stages publish, the architecture, free disk, Node and line endings: one line per
+check, with the fix when it fails. Exit code 0 when every check passed, 1 if not.`;
+parseOrExit(() => ({ help: Boolean(readCommandLine(process.argv.slice(2), {}).values.help) }), USAGE);
+
+const root = repoRoot;
 const os = platform();
 const verdicts: Verdict[] = [];
 const report = (verdict: Verdict) => {
@@ -36,12 +44,23 @@ const report = (verdict: Verdict) => {
 console.log('Workshop preflight: is this machine ready?\n');
 
 // Docker engine, then compose.
-const engine = run('docker', ['version', '--format', '{{.Server.Version}}, {{.Server.Os}}/{{.Server.Arch}}']);
+const engine = runCommandSync('docker', [
+  'version',
+  '--format',
+  '{{.Server.Version}}, {{.Server.Os}}/{{.Server.Arch}}',
+]);
 const engineVerdict = dockerEngineVerdict(engine, os);
 report(engineVerdict);
 const dockerInstalled = engine.error !== 'ENOENT';
-const plugin = dockerInstalled ? run('docker', ['compose', 'version']) : { code: 1, stdout: '', stderr: '' };
-report(composeVerdict(plugin, plugin.code === 0 ? undefined : run('docker-compose', ['version', '--short'])));
+const plugin = dockerInstalled
+  ? runCommandSync('docker', ['compose', 'version'])
+  : { code: 1, stdout: '', stderr: '' };
+report(
+  composeVerdict(
+    plugin,
+    plugin.code === 0 ? undefined : runCommandSync('docker-compose', ['version', '--short']),
+  ),
+);
 
 // The ports the stages publish.
 for (const use of portsToCheck(root)) {
@@ -58,11 +77,14 @@ for (const use of portsToCheck(root)) {
 
 // Architecture (and Docker's), free disk, Node, line endings.
 const engineArch = engineVerdict.ok ? /\/(\w+)\s*$/.exec(engine.stdout)?.[1] : undefined;
-const rosetta = os === 'darwin' && run('sysctl', ['-n', 'sysctl.proc_translated']).stdout.trim() === '1';
+const rosetta =
+  os === 'darwin' && runCommandSync('sysctl', ['-n', 'sysctl.proc_translated']).stdout.trim() === '1';
 report(archVerdict(os, arch(), engineArch, rosetta));
 
 const info = engineVerdict.ok
-  ? run('docker', ['info', '--format', '{{.OperatingSystem}}\t{{.DockerRootDir}}']).stdout.trim().split('\t')
+  ? runCommandSync('docker', ['info', '--format', '{{.OperatingSystem}}\t{{.DockerRootDir}}'])
+      .stdout.trim()
+      .split('\t')
   : [];
 const dockerDesktop = /Docker Desktop/i.test(info[0] ?? '') || os !== 'linux';
 const places = [{ label: 'the repository’s disk', free: freeBytes(root) }];

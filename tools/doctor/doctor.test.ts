@@ -2,10 +2,12 @@
 // Docker 28 / Engine 20.10 and Compose 2.26; the Windows and macOS formats
 // are those of netstat, tasklist and lsof), and its port probe on a real port.
 import { createServer, type Server } from 'node:net';
-import { findRepoRoot, listStages, readCompose } from '../lib/stages.ts';
+import { readCompose } from '../lib/compose-file.ts';
+import type { CommandResult } from '../lib/process.ts';
+import { repoRoot } from '../lib/root.ts';
+import { listStages } from '../lib/stages.ts';
 import {
   archVerdict,
-  type CommandResult,
   closingLine,
   composeVerdict,
   diskVerdict,
@@ -196,7 +198,7 @@ describe('ports', () => {
   });
 
   test('the ports come from the stages’ compose files; WEB_PORT moves them', () => {
-    const root = findRepoRoot();
+    const root = repoRoot;
     const published = listStages(root).flatMap((stage) => readCompose(stage).ports.map((p) => p.port));
     const ports = portsToCheck(root, {}).map((use) => use.port);
     for (const port of published) expect(ports).toContain(port);

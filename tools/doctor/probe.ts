@@ -1,12 +1,12 @@
 // What the doctor asks the machine: commands (each with a deadline), ports,
 // free space, files. checks.ts turns the answers into verdicts.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { listStages, readCompose } from '../lib/stages.ts';
+import { readCompose } from '../lib/compose-file.ts';
+import { runCommandSync } from '../lib/process.ts';
+import { listStages } from '../lib/stages.ts';
 import {
-  type CommandResult,
   type Holder,
   type PortState,
   type PortUse,
@@ -16,17 +16,6 @@ import {
   parseSs,
   parseTasklist,
 } from './checks.ts';
-
-export function run(command: string, args: string[], timeoutMs = 15_000): CommandResult {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: timeoutMs, windowsHide: true });
-  const code = (result.error as NodeJS.ErrnoException | undefined)?.code;
-  return {
-    code: result.status,
-    stdout: result.stdout ?? '',
-    stderr: result.stderr ?? '',
-    ...(code ? { error: code } : {}),
-  };
-}
 
 /**
  * The host ports the stages publish (read from each compose.yaml, so a new
@@ -55,7 +44,7 @@ export function portsToCheck(root: string, env: NodeJS.ProcessEnv = process.env)
       defaults.add(port);
       // WEB_PORT=8081 in the environment moves the port, as compose would.
       const moved = variable ? Number.parseInt(env[variable] ?? '', 10) : Number.NaN;
-      add(Number.isInteger(moved) && moved > 0 ? moved : port, service, stage.number, variable);
+      add(Number.isInteger(moved) && moved > 0 ? moved : port, service, stage.name.slice(0, 2), variable);
     }
   }
   // Stage 05 publishes its queue dashboard on 3000: check it even before its compose.yaml does.
@@ -90,24 +79,26 @@ export async function probePort(port: number): Promise<PortState['state']> {
 /** Which processes listen on the port (best effort: may need more rights than we have). */
 export function portHolders(port: number, platform: string): Holder[] {
   if (platform === 'win32') {
-    const pids = parseNetstat(run('netstat', ['-ano', '-p', 'tcp']).stdout, port);
+    const pids = parseNetstat(runCommandSync('netstat', ['-ano', '-p', 'tcp']).stdout, port);
     return pids.map((pid) => ({
-      command: parseTasklist(run('tasklist', ['/FI', `PID eq ${pid}`, '/FO', 'CSV', '/NH']).stdout) ?? '?',
+      command:
+        parseTasklist(runCommandSync('tasklist', ['/FI', `PID eq ${pid}`, '/FO', 'CSV', '/NH']).stdout) ??
+        '?',
       pid,
     }));
   }
   if (platform === 'linux') {
-    const ss = run('ss', ['-ltnpH', `sport = :${port}`]);
+    const ss = runCommandSync('ss', ['-ltnpH', `sport = :${port}`]);
     if (!ss.error) return parseSs(ss.stdout);
   }
-  return parseLsof(run('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN']).stdout);
+  return parseLsof(runCommandSync('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN']).stdout);
 }
 
 /** The running containers that publish the port. */
 export function containersOn(port: number): ReturnType<typeof parseDockerPs> {
   const format =
     '{{.Names}}\t{{.Label "com.docker.compose.project"}}\t{{.Label "com.docker.compose.project.working_dir"}}';
-  const ps = run('docker', ['ps', '--filter', `publish=${port}`, '--format', format], 10_000);
+  const ps = runCommandSync('docker', ['ps', '--filter', `publish=${port}`, '--format', format], 10_000);
   return ps.code === 0 ? parseDockerPs(ps.stdout) : [];
 }
 
@@ -128,7 +119,7 @@ export function systemNodeVersion(platform: string): string | undefined {
     for (const name of names) {
       const path = join(dir, name);
       if (!existsSync(path)) continue;
-      const version = run(path, ['--version'], 5_000);
+      const version = runCommandSync(path, ['--version'], 5_000);
       return version.code === 0 ? version.stdout.trim() : undefined;
     }
   }

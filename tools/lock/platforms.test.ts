@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../../testing/stage-process.ts';
+import { repoRoot } from '../lib/root.ts';
 import { checkPlatform, targets } from './platforms.ts';
 
 const cases = targets.flatMap(({ folder, platforms, omitDev, needs }) =>

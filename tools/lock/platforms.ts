@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { repoRoot as root } from '../../testing/stage-process.ts';
+import { repoRoot as root } from '../lib/root.ts';
 
 const run = promisify(execFile);
 

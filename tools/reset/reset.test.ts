@@ -2,25 +2,31 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findRepoRoot } from '../lib/stages.ts';
+import { UsageError } from '../lib/cli.ts';
+import { repoRoot } from '../lib/root.ts';
 import { composeDown, composeDownArgs, parseResetArgs, WHY } from './reset.ts';
 
 describe('reset arguments', () => {
   test('a stage, optionally with the compose project it was started as', () => {
-    expect(parseResetArgs(['03'])).toEqual({ stage: '03' });
-    expect(parseResetArgs(['03', '--project', 'mine'])).toEqual({ stage: '03', project: 'mine' });
-    expect(parseResetArgs(['-p', 'mine', '03-db'])).toEqual({ stage: '03-db', project: 'mine' });
-    expect(parseResetArgs(['--project=mine', '03'])).toEqual({ stage: '03', project: 'mine' });
+    expect(parseResetArgs(['03'])).toEqual({ help: false, stage: '03' });
+    expect(parseResetArgs(['03', '--project', 'mine'])).toMatchObject({ stage: '03', project: 'mine' });
+    expect(parseResetArgs(['-p', 'mine', '03-db'])).toMatchObject({ stage: '03-db', project: 'mine' });
+    expect(parseResetArgs(['--project=mine', '03'])).toMatchObject({ stage: '03', project: 'mine' });
+    expect(parseResetArgs(['03', '--help'])).toEqual({ help: true });
   });
 
-  test('says what is wrong with the arguments', () => {
-    expect(parseResetArgs([])).toEqual({ error: 'Which stage?' });
-    expect(parseResetArgs(['03', '--project'])).toEqual({ error: '--project needs a name' });
-    expect(parseResetArgs(['02', '03'])).toEqual({ error: 'One stage at a time (got 02 and 03)' });
-    expect(parseResetArgs(['03', '--force'])).toEqual({ error: 'Unknown option --force' });
-    expect(parseResetArgs(['03', '-p', 'My Project'])).toEqual({
-      error: '"My Project" is not a compose project name: lower-case letters, digits, - and _',
-    });
+  test.each([
+    [[], 'Which stage?'],
+    [['03', '--project'], '--project needs a value.'],
+    [['03', '--project', '--force'], '--project needs a value.'],
+    [['02', '03'], 'One stage at a time (got 02 and 03).'],
+    [['03', '--force'], 'Unknown option --force.'],
+    [
+      ['03', '-p', 'My Project'],
+      '"My Project" is not a compose project name: lower-case letters, digits, - and _',
+    ],
+  ])('%j is refused: %s', (argv, message) => {
+    expect(() => parseResetArgs(argv)).toThrow(new UsageError(message));
   });
 
   test('compose down removes volumes and orphans, in the given project', () => {
@@ -38,7 +44,7 @@ describe('reset arguments', () => {
 
 test('the reset output that troubleshooting.md shows has the explanation reset prints today', () => {
   // docs/output/reset-03.txt is a real run of `npm run reset -- 03`: run it again when WHY changes.
-  const shown = readFileSync(join(findRepoRoot(), 'docs', 'output', 'reset-03.txt'), 'utf8');
+  const shown = readFileSync(join(repoRoot, 'docs', 'output', 'reset-03.txt'), 'utf8');
   expect(shown).toContain(WHY);
 });
 
@@ -69,12 +75,12 @@ const engineReady = docker('image', 'inspect', 'redis:7-bookworm').status === 0;
       `label=com.docker.compose.project=${project}`,
     ).stdout.trim();
 
-  test('the stage’s containers and volumes are gone afterwards', () => {
+  test('the stage’s containers and volumes are gone afterwards', async () => {
     const created = spawnSync('docker', ['compose', '-p', project, 'create'], { cwd: dir, encoding: 'utf8' });
     expect(created.status).toBe(0);
     expect(volumes()).toBe(`${project}_data`);
 
-    const { code } = composeDown(dir, project, false);
+    const { code } = await composeDown(dir, project, false);
     expect(code).toBe(0);
     expect(volumes()).toBe('');
     expect(

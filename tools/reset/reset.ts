@@ -1,6 +1,7 @@
 // `npm run reset -- 03`: removes a stage's containers AND its volumes, so the
 // next `docker compose up` starts from nothing. Why that matters is in WHY.
-import { spawnSync } from 'node:child_process';
+import { readCommandLine, UsageError } from '../lib/cli.ts';
+import { type CommandResult, runCommand } from '../lib/process.ts';
 
 export const USAGE = `Usage: npm run reset -- <stage> [--project NAME]
   npm run reset -- 03                    docker compose down -v --remove-orphans in stages/03-db
@@ -21,30 +22,23 @@ export interface ResetArgs {
   readonly project?: string;
 }
 
-/** The stage and the optional project name, or an error message. */
-export function parseResetArgs(argv: readonly string[]): ResetArgs | { error: string } {
-  let stage: string | undefined;
-  let project: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--project' || arg === '-p') {
-      project = argv[++i];
-      if (!project) return { error: `${arg} needs a name` };
-    } else if (arg.startsWith('--project=')) {
-      project = arg.slice('--project='.length);
-    } else if (arg.startsWith('-')) {
-      return { error: `Unknown option ${arg}` };
-    } else if (stage === undefined) {
-      stage = arg;
-    } else {
-      return { error: `One stage at a time (got ${stage} and ${arg})` };
-    }
+/** The stage and the optional project name; a bad command line throws a UsageError. */
+export function parseResetArgs(argv: readonly string[]): { help: true } | ({ help: false } & ResetArgs) {
+  const { values, positionals } = readCommandLine(
+    argv,
+    { project: { type: 'string', short: 'p' } },
+    { positionals: true },
+  );
+  if (values.help) return { help: true };
+  const [stage, extra] = positionals;
+  if (stage === undefined) throw new UsageError('Which stage?');
+  if (extra !== undefined) throw new UsageError(`One stage at a time (got ${stage} and ${extra}).`);
+  const { project } = values;
+  if (project === undefined) return { help: false, stage };
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
+    throw new UsageError(`"${project}" is not a compose project name: lower-case letters, digits, - and _`);
   }
-  if (!stage) return { error: 'Which stage?' };
-  if (project !== undefined && !/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
-    return { error: `"${project}" is not a compose project name: lower-case letters, digits, - and _` };
-  }
-  return project === undefined ? { stage } : { stage, project };
+  return { help: false, stage, project };
 }
 
 /** The arguments of `docker` that reset a stage. */
@@ -52,16 +46,7 @@ export function composeDownArgs(project?: string): string[] {
   return ['compose', ...(project ? ['-p', project] : []), 'down', '--volumes', '--remove-orphans'];
 }
 
-/** Runs the reset in the stage's folder, its output shown as it comes; resolves with the exit code. */
-export function composeDown(dir: string, project?: string, echo = true): { code: number; output: string } {
-  const result = spawnSync('docker', composeDownArgs(project), {
-    cwd: dir,
-    encoding: 'utf8',
-    stdio: echo ? ['ignore', 'inherit', 'inherit'] : 'pipe',
-    timeout: 120_000,
-  });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    return { code: 127, output: 'docker: command not found' };
-  }
-  return { code: result.status ?? 1, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+/** Runs the reset in the stage's folder, its output shown as it comes (`echo`). */
+export function composeDown(dir: string, project?: string, echo = true): Promise<CommandResult> {
+  return runCommand('docker', composeDownArgs(project), { cwd: dir, echo, timeoutMs: 120_000 });
 }

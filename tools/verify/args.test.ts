@@ -1,10 +1,8 @@
-import { join } from 'node:path';
-import { repoRoot } from '../../testing/stage-process.ts';
-import { listStages } from '../check/stages.ts';
+import { stagesWithChecks } from '../lib/checks/stage-checks.ts';
 import { UsageError } from '../lib/cli.ts';
 import { parseVerifyArgs } from './args.ts';
 
-const stages = listStages(join(repoRoot, 'tools', 'check', 'stages'));
+const stages = stagesWithChecks();
 
 describe('npm run verify: the command line', () => {
   test('no stage means every stage; stages come in order, once', () => {
@@ -14,10 +12,14 @@ describe('npm run verify: the command line', () => {
       stages,
     );
     if (parsed.help) throw new Error('unexpected --help');
-    expect(parsed.stages.map((s) => s.folder)).toEqual(['02-compose', '03-db']);
+    expect(parsed.stages.map((s) => s.name)).toEqual(['02-compose', '03-db']);
     expect(parsed.ports).toEqual({ from: 28080, to: 28099 });
     expect(parsed.prefix).toBe('mine');
     expect(parsed.stagesDir).toBeUndefined();
+    expect(parseVerifyArgs(['01', '--ports=28080-28099', '--prefix=tl'], stages)).toMatchObject({
+      ports: { from: 28080, to: 28099 },
+      prefix: 'tl',
+    });
   });
 
   test('--stages points at a copy of the stage folders', () => {
@@ -27,7 +29,9 @@ describe('npm run verify: the command line', () => {
   });
 
   test.each([
-    [['9'], /No stage "9" with checks/],
+    [['9'], /There is no stage "9"/],
+    [['--ports=9000'], /--ports must be a range/],
+    [['01', '--prefix', '--verbose'], /--prefix needs a value/],
     [['--ports', '9000'], /--ports must be a range/],
     [['--ports'], /--ports needs a value/],
     [['--prefix', 'Bad Name'], /--prefix must be lower-case/],

@@ -1,11 +1,11 @@
 // The command line of `npm run verify -- [stage...] [options]`.
 
-import { findStage, type StageInfo } from '../check/stages.ts';
-import { UsageError } from '../lib/cli.ts';
+import { readCommandLine, UsageError } from '../lib/cli.ts';
+import { findStage, type Stage } from '../lib/stages.ts';
 
 export interface VerifyArgs {
   /** Empty: every stage that has a folder and checks. */
-  readonly stages: StageInfo[];
+  readonly stages: Stage[];
   /** Host ports to pick from; undefined: any free port the system gives. */
   readonly ports?: { from: number; to: number };
   /** Compose projects are named <prefix>-NN. */
@@ -34,45 +34,28 @@ end-to-end steps, and always takes it down again (down -v), Ctrl-C included.
 
 A JSON report goes to reports/verify-<time>.json. Exit code 0 when every stage passed.`;
 
-export function parseVerifyArgs(argv: readonly string[], known: readonly StageInfo[]): Parsed {
-  const stages: StageInfo[] = [];
-  let ports: VerifyArgs['ports'];
-  let prefix = 'verify';
-  let noCache = false;
-  let verbose = false;
-  let stagesDir: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined || next.startsWith('--')) throw new UsageError(`${arg} needs a value.`);
-      return next;
-    };
-    if (arg === '--help' || arg === '-h') return { help: true };
-    else if (arg === '--no-cache') noCache = true;
-    else if (arg === '--verbose') verbose = true;
-    else if (arg === '--ports') ports = parsePorts(value());
-    else if (arg === '--prefix') prefix = parsePrefix(value());
-    else if (arg === '--stages') stagesDir = value();
-    else if (arg.startsWith('-')) throw new UsageError(`Unknown option ${arg}.`);
-    else {
-      const stage = findStage(arg, known);
-      if (!stage) {
-        throw new UsageError(
-          `No stage "${arg}" with checks. Stages: ${known.map((s) => s.folder).join(', ')}.`,
-        );
-      }
-      if (!stages.includes(stage)) stages.push(stage);
-    }
-  }
+export function parseVerifyArgs(argv: readonly string[], known: readonly Stage[]): Parsed {
+  const { values, positionals } = readCommandLine(
+    argv,
+    {
+      ports: { type: 'string' },
+      prefix: { type: 'string', default: 'verify' },
+      stages: { type: 'string' },
+      'no-cache': { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+    },
+    { positionals: true },
+  );
+  if (values.help) return { help: true };
+  const stages = [...new Set(positionals.map((name) => findStage(known, name)))];
   return {
     help: false,
     stages: stages.sort((a, b) => a.number - b.number),
-    ports,
-    prefix,
-    noCache,
-    verbose,
-    ...(stagesDir ? { stagesDir } : {}),
+    ports: values.ports === undefined ? undefined : parsePorts(values.ports),
+    prefix: parsePrefix(values.prefix),
+    noCache: values['no-cache'],
+    verbose: values.verbose,
+    ...(values.stages ? { stagesDir: values.stages } : {}),
   };
 }
 

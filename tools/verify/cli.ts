@@ -3,28 +3,29 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { checksDir, runStageChecks } from '../check/check.ts';
-import { commandError, killRunningCommands, runCommand } from '../check/compose.ts';
-import { count, formatResult } from '../check/report.ts';
-import type { CheckResult } from '../check/run.ts';
-import { listStages, loadStages, type StageInfo } from '../check/stages.ts';
+import { count, formatResult } from '../lib/checks/report.ts';
+import type { CheckResult } from '../lib/checks/run.ts';
+import { loadStages, stagesWithChecks } from '../lib/checks/stage-checks.ts';
+import { runStageChecks } from '../lib/checks/stage-run.ts';
 import { parseOrExit } from '../lib/cli.ts';
+import { freePortsFor } from '../lib/ports.ts';
+import { commandError, killRunningCommands, runCommand } from '../lib/process.ts';
+import { repoRoot as root } from '../lib/root.ts';
+import { createStack, type Stack } from '../lib/stack.ts';
+import type { Stage } from '../lib/stages.ts';
 import { parseVerifyArgs, USAGE, type VerifyArgs } from './args.ts';
 import { isClusterStage, verifyCluster } from './cluster.ts';
-import { freePortsFor } from './ports.ts';
-import { createStack, type Stack } from './stack.ts';
 import { formatTable, type RunReport, type StageReport, seconds, writeReport } from './summary.ts';
 
-const root = join(import.meta.dirname, '..', '..');
 const LOG_LINES = 25;
 
 // ------------------------------------------------------------ what to verify
 
-const withChecks = listStages(checksDir(root));
+const withChecks = stagesWithChecks();
 const args: VerifyArgs = parseOrExit(() => parseVerifyArgs(process.argv.slice(2), withChecks), USAGE);
 
 const stagesDir = args.stagesDir ? resolve(args.stagesDir) : join(root, 'stages');
-const composeFile = (stage: StageInfo) => join(stagesDir, stage.folder, 'compose.yaml');
+const composeFile = (stage: Stage) => join(stagesDir, stage.name, 'compose.yaml');
 const present = withChecks.filter((stage) => existsSync(composeFile(stage)));
 const stages = args.stages.length > 0 ? args.stages : present;
 for (const stage of stages.filter((s) => !present.includes(s))) {
@@ -32,7 +33,7 @@ for (const stage of stages.filter((s) => !present.includes(s))) {
   process.exit(2);
 }
 for (const folder of stageFoldersWithoutChecks()) {
-  console.log(`(stages/${folder} has no checks yet: add tools/check/stages/${folder}.ts; not verified)`);
+  console.log(`(stages/${folder} has no checks yet: add tools/lib/checks/stages/${folder}.ts; not verified)`);
 }
 
 // ------------------------------------------------------------ is Docker there
@@ -71,9 +72,9 @@ const report: RunReport = {
 let current: Pick<Stack, 'compose' | 'tearingDown' | 'teardown'> | undefined;
 let currentResult: StageReport | undefined;
 
-function progress(stage: StageInfo, text: string): void {
+function progress(stage: Stage, text: string): void {
   const elapsed = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
-  console.log(`[${elapsed} s] ${stage.folder.padEnd(12)} ${text}`);
+  console.log(`[${elapsed} s] ${stage.name.padEnd(12)} ${text}`);
 }
 
 // Ctrl-C (or a kill): stop what runs, take the stack down, then leave. A
@@ -100,12 +101,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 console.log(
-  `Verifying ${stages.map((s) => s.folder).join(', ')} ` +
+  `Verifying ${stages.map((s) => s.name).join(', ')} ` +
     `(Docker ${report.docker.engine}, Compose ${report.docker.compose})`,
 );
 const taken: number[] = [];
 for (const stage of stages) {
-  await verifyStage(stage, await freePortsFor(join(stagesDir, stage.folder), args.ports, taken));
+  await verifyStage(stage, await freePortsFor(join(stagesDir, stage.name), args.ports, taken));
 }
 report.ok = report.stages.every((s) => s.ok);
 finish();
@@ -114,11 +115,11 @@ process.exit(report.ok ? 0 : 1);
 // ------------------------------------------------------------ one stage
 
 /** `ports`: WEB_PORT and the stage's other published ports' variables, each a free port. */
-async function verifyStage(stage: StageInfo, ports: Record<string, string>): Promise<void> {
+async function verifyStage(stage: Stage, ports: Record<string, string>): Promise<void> {
   const port = Number(ports.WEB_PORT);
   const project = `${args.prefix}-${String(stage.number).padStart(2, '0')}`;
   const result: StageReport = {
-    stage: stage.folder,
+    stage: stage.name,
     project,
     port,
     ok: false,
@@ -131,8 +132,8 @@ async function verifyStage(stage: StageInfo, ports: Record<string, string>): Pro
   report.stages.push(result);
   currentResult = result;
   // A stage deployed on a swarm (06): a cluster of engines instead of one compose project.
-  if (isClusterStage(readdirSync(join(stagesDir, stage.folder)))) {
-    const dir = join(stagesDir, stage.folder);
+  if (isClusterStage(readdirSync(join(stagesDir, stage.name)))) {
+    const dir = join(stagesDir, stage.name);
     const indented = (check: CheckResult) => console.log(indent(formatResult(check), 6));
     const onCluster = (cluster: typeof current) => {
       current = cluster;
@@ -155,8 +156,8 @@ async function verifyStage(stage: StageInfo, ports: Record<string, string>): Pro
     current = undefined;
     return;
   }
-  const loaded = await loadStages(checksDir(root), stage.number);
-  const checks = loaded.find((s) => s.folder === stage.folder)?.checks;
+  const loaded = await loadStages(stage.number);
+  const checks = loaded.find((s) => s.name === stage.name)?.checks;
   const stack = createStack({
     file: composeFile(stage),
     project,
@@ -188,7 +189,7 @@ async function verifyStage(stage: StageInfo, ports: Record<string, string>): Pro
       stack.up,
     );
     progress(stage, `healthy after ${seconds(result.healthyMs)}; checks against ${stack.url}`);
-    result.checks = await runStageChecks(root, {
+    result.checks = await runStageChecks({
       stage,
       url: stack.url,
       compose: stack.compose,
@@ -263,6 +264,6 @@ function stageFoldersWithoutChecks(): string[] {
     (folder) =>
       /^\d\d-/.test(folder) &&
       existsSync(join(stagesDir, folder, 'compose.yaml')) &&
-      !withChecks.some((s) => s.folder === folder),
+      !withChecks.some((s) => s.name === folder),
   );
 }

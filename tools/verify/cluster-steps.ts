@@ -5,12 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fail } from '../check/assert.ts';
-import { type Http, NoAnswer } from '../check/http.ts';
-import { seconds, within } from '../check/poll.ts';
-import { expectArchived } from '../check/stages/05-worker.ts';
-import { runningTasks, type Swarm, swarmDocker, swarmOf } from '../check/swarm.ts';
-import type { VerifyContext, VerifyStep } from '../check/types.ts';
+import { fail } from '../lib/checks/assert.ts';
+import { type Http, NoAnswer } from '../lib/checks/http.ts';
+import { seconds, within } from '../lib/checks/poll.ts';
+import { expectArchived } from '../lib/checks/stages/05-worker.ts';
+import { runningTasks, type Swarm, swarmDocker, swarmOf } from '../lib/checks/swarm.ts';
+import type { VerifyContext, VerifyStep } from '../lib/checks/types.ts';
 
 /**
  * Clients at once, each pausing between its requests (about 100 requests a

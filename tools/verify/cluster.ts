@@ -9,23 +9,18 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeSecrets } from '../../stages/06-cluster/scripts/keys.ts';
-import { checksDir } from '../check/check.ts';
-import {
-  type CommandResult,
-  type ComposeProject,
-  commandError,
-  composeProject,
-  runCommand,
-} from '../check/compose.ts';
-import { createHttp } from '../check/http.ts';
-import { count } from '../check/report.ts';
-import { type CheckResult, runChecks } from '../check/run.ts';
-import { cumulativeChecks, loadStages, type StageInfo } from '../check/stages.ts';
-import { operatorToken, withBearer } from '../check/tokens.ts';
-import type { VerifyContext } from '../check/types.ts';
+import { createHttp } from '../lib/checks/http.ts';
+import { count } from '../lib/checks/report.ts';
+import { type CheckResult, runChecks } from '../lib/checks/run.ts';
+import { cumulativeChecks, loadStages } from '../lib/checks/stage-checks.ts';
+import { operatorToken, withBearer } from '../lib/checks/tokens.ts';
+import type { VerifyContext } from '../lib/checks/types.ts';
+import { type ComposeProject, composeProject } from '../lib/compose.ts';
+import { freeHostPort } from '../lib/ports.ts';
+import { type CommandResult, commandError, runCommand } from '../lib/process.ts';
+import { StepFailed } from '../lib/stack.ts';
+import type { Stage } from '../lib/stages.ts';
 import { clusterSteps } from './cluster-steps.ts';
-import { freeHostPort } from './ports.ts';
-import { StepFailed } from './stack.ts';
 import { type StageReport, seconds } from './summary.ts';
 
 export const STACK = 'workshop';
@@ -44,7 +39,7 @@ export interface ClusterHandle {
 
 export interface ClusterRun {
   root: string;
-  stage: StageInfo;
+  stage: Stage;
   /** The stage's folder, with cluster.yaml and stack.yaml. */
   dir: string;
   /** The compose project of the cluster (registry and nodes). */
@@ -262,14 +257,14 @@ export async function verifyCluster(run: ClusterRun): Promise<void> {
     );
     // #endregion from-nothing
 
-    const loaded = await loadStages(checksDir(run.root), run.stage.number);
+    const loaded = await loadStages(run.stage.number);
     const own = loaded.find((s) => s.number === run.stage.number) ?? { ...run.stage, checks: { checks: [] } };
     const staged = [
       ...cumulativeChecks(loaded, run.stage.number),
       ...clusterSteps.map((check) => ({ check, from: own })),
     ];
     const ctx: VerifyContext = {
-      stage: run.stage.folder,
+      stage: run.stage.name,
       url,
       http,
       compose,

@@ -8,17 +8,18 @@
 // after the full run's), so the page shows what the runs printed.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatResult } from '../check/report.ts';
+import { formatResult } from '../lib/checks/report.ts';
+import { parseOrExit, readCommandLine, UsageError } from '../lib/cli.ts';
+import { repoRoot as root } from '../lib/root.ts';
 import type { RunReport } from './summary.ts';
 
-const root = join(import.meta.dirname, '..', '..');
 const FAULT_STEP = /^(fault-|replica-killed-under-load|worker-killed-during-burst|records-survive-down)/;
 
-const files = process.argv.slice(2);
-if (files.length === 0) {
-  console.error('Usage: node tools/verify/fault-output.ts reports/verify-<time>.json [more reports...]');
-  process.exit(2);
-}
+const files = parseOrExit(() => {
+  const { values, positionals } = readCommandLine(process.argv.slice(2), {}, { positionals: true });
+  if (!values.help && positionals.length === 0) throw new UsageError('Which reports?');
+  return { help: Boolean(values.help), files: positionals };
+}, 'Usage: node tools/verify/fault-output.ts reports/verify-<time>.json [more reports...]').files;
 // The last report that has a stage gives its lines.
 const stages = new Map<string, string[]>();
 for (const file of files) {

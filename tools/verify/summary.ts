@@ -1,7 +1,7 @@
 // The end of `npm run verify`: a table on the screen and a JSON report file.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CheckResult } from '../check/run.ts';
+import type { CheckResult } from '../lib/checks/run.ts';
 
 export interface StageReport {
   readonly stage: string;

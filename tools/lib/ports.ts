@@ -1,8 +1,7 @@
 // A host port for a stage to publish on. Docker binds 0.0.0.0, so that is
 // where the port must be free.
 import { createServer } from 'node:net';
-import { basename } from 'node:path';
-import { readCompose } from '../lib/stages.ts';
+import { readCompose } from './compose-file.ts';
 
 function tryListen(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
@@ -41,8 +40,7 @@ export async function freePortsFor(
   range: { from: number; to: number } | undefined,
   taken: number[],
 ): Promise<Record<string, string>> {
-  const folder = basename(stageDir);
-  const published = readCompose({ number: folder.slice(0, 2), name: folder, dir: stageDir }).ports;
+  const published = readCompose({ dir: stageDir }).ports;
   const variables = new Set(['WEB_PORT', ...published.flatMap((p) => (p.variable ? [p.variable] : []))]);
   const env: Record<string, string> = {};
   for (const variable of variables) {

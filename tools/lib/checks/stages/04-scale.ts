@@ -3,13 +3,13 @@
 // proxy); these add what replicas promise: they take turns, they share one
 // counter and one database, the proxy knows them, and losing one costs nothing.
 import { performance } from 'node:perf_hooks';
+import type { ContainerState } from '../../compose.ts';
 import { describe, expectJsonObject, expectStatus, fail } from '../assert.ts';
-import type { ContainerState } from '../compose.ts';
 import { hostileRequests, replicaStopped } from '../fault-steps.ts';
 import type { Http } from '../http.ts';
 import { describeFailures, load, replicasOf } from '../load.ts';
 import { seconds, within } from '../poll.ts';
-import { addressesOf, composeMust, expectHealthy, kill, runningContainers } from '../services.ts';
+import { addressesOf, aVictim, composeMust, expectHealthy, kill, runningContainers } from '../services.ts';
 import type { CheckContext, StageChecks, VerifyContext } from '../types.ts';
 import { concurrentVisits } from './02-compose.ts';
 import { expectRecord, postRecord } from './03-db.ts';
@@ -275,10 +275,7 @@ export default {
           'rule); a refused or reset connection is no reason for a 502 on a GET. `docker compose logs proxy` ' +
           'shows each request and its tries.',
         async run(ctx) {
-          const containers = await runningContainers(ctx.compose, 'web');
-          const victim = containers.at(-1);
-          if (!victim || containers.length < 2)
-            fail(`${containers.length} web container(s) run, expected several`);
+          const victim = await aVictim(ctx.compose, 'web');
           let killStartedAt = Number.POSITIVE_INFINITY;
           let killedAt = Number.POSITIVE_INFINITY;
           let killError: unknown;

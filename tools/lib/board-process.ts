@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../../testing/stage-process.ts';
+import { repoRoot } from './root.ts';
 
 export interface BoardProcess {
   readonly url: string;

@@ -1,6 +1,6 @@
 // The shapes that a stage's checks file (tools/check/stages/NN-name.ts) fills in.
 // One file per stage; the file name is the stage folder's name.
-import type { ComposeProject } from './compose.ts';
+import type { ComposeProject } from '../compose.ts';
 import type { Http } from './http.ts';
 
 /** What a check gets to look at a running stage. */

@@ -3,7 +3,7 @@
 // every request, and make bad ones on purpose to see each refused.
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mintToken } from '../../stages/06-cluster/scripts/keys.ts';
+import { mintToken } from '../../../stages/06-cluster/scripts/keys.ts';
 import { skip } from './assert.ts';
 import type { Http } from './http.ts';
 import type { CheckContext } from './types.ts';

@@ -3,16 +3,9 @@
 // that happens once, whoever asks for it first (the run, or Ctrl-C).
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type CommandResult,
-  type ComposeProject,
-  type ContainerState,
-  commandError,
-  composeProject,
-  describeContainer,
-  runCommand,
-} from '../check/compose.ts';
-import { mountsOf } from '../check/services.ts';
+import { mountsOf } from './checks/services.ts';
+import { type ComposeProject, type ContainerState, composeProject, describeContainer } from './compose.ts';
+import { type CommandResult, commandError, runCommand } from './process.ts';
 
 export const BUILD_TIMEOUT_MS = 10 * 60_000;
 export const HEALTHY_TIMEOUT_MS = 120_000;

@@ -4,7 +4,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Report } from './store.ts';
+import type { Report } from '../lib/board-report.ts';
 
 const REQUEST_TIMEOUT_MS = 5_000;
 

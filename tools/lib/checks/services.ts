@@ -1,12 +1,8 @@
 // Assertions about a compose project's containers, for the Docker checks.
+
+import { type ComposeProject, type ContainerState, describeContainer } from '../compose.ts';
+import { commandError, runCommand } from '../process.ts';
 import { fail } from './assert.ts';
-import {
-  type ComposeProject,
-  type ContainerState,
-  commandError,
-  describeContainer,
-  runCommand,
-} from './compose.ts';
 
 export async function containersOf(compose: ComposeProject, service: string): Promise<ContainerState[]> {
   const containers = (await compose.ps()).filter((c) => c.service === service);
@@ -61,6 +57,17 @@ export async function mountsOf(container: ContainerState): Promise<Mount[]> {
 /** The running containers of a service (none is fine: the caller decides). */
 export async function runningContainers(compose: ComposeProject, service: string): Promise<ContainerState[]> {
   return (await compose.ps()).filter((c) => c.service === service && c.state === 'running');
+}
+
+/**
+ * The container a fault step stops or kills: the last of a service's running
+ * containers, when there are several (one would stop the service, not test it).
+ */
+export async function aVictim(compose: ComposeProject, service: string): Promise<ContainerState> {
+  const running = await runningContainers(compose, service);
+  const victim = running.at(-1);
+  if (!victim || running.length < 2) fail(`${running.length} ${service} container(s) run, expected several`);
+  return victim;
 }
 
 /** The container's addresses on its compose networks, as `docker inspect` shows them. */

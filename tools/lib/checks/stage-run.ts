@@ -1,16 +1,11 @@
 // What `npm run check` and `npm run verify` share: is anything answering, can
 // the Docker checks run, and the checks of a stage run against a context.
-import { join } from 'node:path';
-import type { ComposeProject } from './compose.ts';
+import type { ComposeProject } from '../compose.ts';
+import type { Stage } from '../stages.ts';
 import { createHttp, type Http, NoAnswer } from './http.ts';
 import { type CheckResult, type RunOptions, runChecks } from './run.ts';
-import { cumulativeChecks, loadStages, type StageInfo } from './stages.ts';
+import { cumulativeChecks, loadStages } from './stage-checks.ts';
 import type { CheckContext, VerifyContext } from './types.ts';
-
-/** tools/check/stages, found from the repository's root. */
-export function checksDir(repoRoot: string): string {
-  return join(repoRoot, 'tools', 'check', 'stages');
-}
 
 /** The reason when nothing answers HTTP at the stage's URL; undefined when something does. */
 export async function probe(http: Http): Promise<string | undefined> {
@@ -24,12 +19,12 @@ export async function probe(http: Http): Promise<string | undefined> {
 }
 
 /** The one message for a stage that is not running, instead of a wall of failures. */
-export function notAnswering(url: string, stage: StageInfo, reason: string): string {
+export function notAnswering(url: string, stage: Stage, reason: string): string {
   const port = new URL(url).port;
   const env = port && port !== '8080' && /localhost|127\.0\.0\.1|host\.docker\.internal/.test(url);
-  const up = `cd stages/${stage.folder} && ${env ? `WEB_PORT=${port} ` : ''}docker compose up --build`;
+  const up = `cd stages/${stage.name} && ${env ? `WEB_PORT=${port} ` : ''}docker compose up --build`;
   const why = reason === 'ECONNREFUSED' ? '' : ` (${reason})`;
-  return `Nothing answers on ${url}${why}. Is stage ${stage.folder.slice(0, 2)} running? ${up}`;
+  return `Nothing answers on ${url}${why}. Is stage ${stage.name.slice(0, 2)} running? ${up}`;
 }
 
 /**
@@ -53,7 +48,7 @@ export async function dockerSkipReason(compose: ComposeProject): Promise<string 
 }
 
 export interface StageRun {
-  stage: StageInfo;
+  stage: Stage;
   url: string;
   compose: ComposeProject;
   /** Skip the Docker checks (--no-docker). */
@@ -66,8 +61,8 @@ export interface StageRun {
 }
 
 /** Runs a stage's checks (cumulative) against a stage that answers. */
-export async function runStageChecks(repoRoot: string, run: StageRun): Promise<CheckResult[]> {
-  const loaded = await loadStages(checksDir(repoRoot), run.stage.number);
+export async function runStageChecks(run: StageRun): Promise<CheckResult[]> {
+  const loaded = await loadStages(run.stage.number);
   const staged = cumulativeChecks(loaded, run.stage.number);
   const own = loaded.find((s) => s.number === run.stage.number);
   if (run.verify && own?.checks.verify?.extras) {
@@ -80,7 +75,7 @@ export async function runStageChecks(repoRoot: string, run: StageRun): Promise<C
       ? await dockerSkipReason(run.compose)
       : 'run with --no-docker';
   const ctx: CheckContext = {
-    stage: run.stage.folder,
+    stage: run.stage.name,
     url: run.url,
     http: createHttp(run.url),
     compose: run.compose,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { repoRoot } from '../../testing/stage-process.ts';
 import { freePortsFor } from './ports.ts';
+import { repoRoot } from './root.ts';
 
 describe('freePortsFor', () => {
   test('WEB_PORT, and a port for every other variable the compose file publishes with', async () => {

@@ -3,17 +3,22 @@
 // deadline for the check that never ends. No stage needed.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePort } from '../../testing/services.ts';
+import { freePort } from '../../../testing/services.ts';
+import { parsePs } from '../compose.ts';
+import type { Stage } from '../stages.ts';
 import { fail, skip } from './assert.ts';
-import { parsePs } from './compose.ts';
 import { createHttp, loopbackUrl } from './http.ts';
 import { describeFailures, load, replicasOf } from './load.ts';
 import { formatResult } from './report.ts';
 import { type CheckResult, runChecks } from './run.ts';
-import type { StageInfo } from './stages.ts';
 import type { Check, CheckContext } from './types.ts';
 
-const from: StageInfo = { folder: '04-scale', number: 4, chapter: 'docs/04-scale.md#do-you-have-a-problem' };
+const from: Stage = {
+  number: 4,
+  name: '04-scale',
+  dir: 'stages/04-scale',
+  chapter: 'docs/04-scale.md#do-you-have-a-problem',
+};
 const ctx = { url: 'http://localhost:8080', env: {} } as unknown as CheckContext;
 const check = (run: Check['run'], more: Partial<Check> = {}): Check => ({
   id: 'x',

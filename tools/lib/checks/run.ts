@@ -2,7 +2,7 @@
 // themselves), each within a deadline, and records what each one saw.
 import { performance } from 'node:perf_hooks';
 import { CheckSkipped } from './assert.ts';
-import type { StagedCheck } from './stages.ts';
+import type { StagedCheck } from './stage-checks.ts';
 import type { CheckContext, VerifyContext } from './types.ts';
 
 export const CHECK_TIMEOUT_MS = 30_000;
@@ -38,7 +38,7 @@ export async function runChecks(
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const { check, from } of staged) {
-    const base = { id: check.id, name: check.name, stage: from.folder };
+    const base = { id: check.id, name: check.name, stage: from.name };
     let result: CheckResult;
     if ('docker' in check && check.docker && options.dockerSkipReason) {
       result = { ...base, status: 'skipped', ms: 0, message: options.dockerSkipReason };

@@ -4,6 +4,7 @@
 // into a file that holds it, whatever happens to a worker.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ComposeProject } from '../../compose.ts';
 import {
   CheckFailed,
   describe,
@@ -13,11 +14,10 @@ import {
   expectStatus,
   fail,
 } from '../assert.ts';
-import type { ComposeProject } from '../compose.ts';
 import { busyStart, dependencyStopped, downThenUp, hostileRequests, replicaStopped } from '../fault-steps.ts';
 import { createHttp, type Http, loopbackUrl } from '../http.ts';
 import { seconds, within } from '../poll.ts';
-import { containersOf, exec, expectHealthy, kill, mountsOf, runningContainers } from '../services.ts';
+import { aVictim, containersOf, exec, expectHealthy, kill, mountsOf } from '../services.ts';
 import type { StageChecks } from '../types.ts';
 import { expectRecord, postRecord, type Record_ } from './03-db.ts';
 import stage04 from './04-scale.ts';
@@ -405,9 +405,7 @@ export default {
           const { compose, http } = ctx;
           // Slower workers (each job 4 x 250 ms), so that the kill lands while they work.
           await ctx.up({ WORKER_STEP_DELAY_MS: String(BURST.stepDelayMs) });
-          const workers = await runningContainers(compose, 'worker');
-          const victim = workers.at(-1);
-          if (!victim || workers.length < 2) fail(`${workers.length} worker container(s) run, expected 2`);
+          const victim = await aVictim(compose, 'worker');
           const t0 = performance.now();
           const resent: string[] = [];
           const records = await postRecords(http, BURST.records, BURST.concurrency, resent);

@@ -1,68 +1,6 @@
-// `docker compose` and `docker` as child processes, each with a deadline, so
-// that an engine that does not answer makes a clear message instead of a hang.
-import { type ChildProcess, spawn } from 'node:child_process';
-
-export interface CommandResult {
-  /** The exit code; null when the command could not start or was killed at its deadline. */
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Why there is no exit code: "docker: not found", "no answer within 10 s". */
-  readonly failure?: string;
-}
-
-export interface CommandOptions {
-  timeoutMs?: number;
-  env?: Record<string, string>;
-  cwd?: string;
-  /** Streams the output to this process's stdout/stderr as well. */
-  echo?: boolean;
-}
-
-const running = new Set<ChildProcess>();
-
-/** Stops every command still running (verify's Ctrl-C handler). */
-export function killRunningCommands(): void {
-  for (const child of running) child.kill('SIGTERM');
-}
-
-export function runCommand(command: string, args: string[], options: CommandOptions = {}) {
-  const { timeoutMs = 10_000 } = options;
-  return new Promise<CommandResult>((resolve) => {
-    // Detached: a Ctrl-C in the terminal reaches this process only, and this
-    // process decides what happens to the command (verify still tears down).
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    running.add(child);
-    let stdout = '';
-    let stderr = '';
-    let failure: string | undefined;
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-      if (options.echo) process.stdout.write(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-      if (options.echo) process.stderr.write(chunk);
-    });
-    const timer = setTimeout(() => {
-      failure = `no answer within ${timeoutMs / 1000} s`;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      failure = err.code === 'ENOENT' ? `${command}: not found` : err.message;
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      running.delete(child);
-      resolve({ code: failure ? null : code, stdout, stderr, failure });
-    });
-  });
-}
+// A compose project as the tools see it: `docker compose -p NAME ...` with a
+// deadline (see process.ts), and its containers as `docker compose ps` shows them.
+import { type CommandOptions, type CommandResult, commandError, runCommand } from './process.ts';
 
 /** One container of a compose project, as `docker compose ps` shows it. */
 export interface ContainerState {
@@ -156,13 +94,6 @@ function publishersOf(publishers: unknown): PublishedPort[] {
       published: Number(p.PublishedPort),
       target: Number(p.TargetPort),
     }));
-}
-
-/** The last lines a failed command printed, or why it did not run. */
-export function commandError(result: CommandResult): string {
-  if (result.failure) return result.failure;
-  const lines = (result.stderr.trim() || result.stdout.trim()).split('\n');
-  return lines.slice(-5).join('\n') || `exit code ${result.code}`;
 }
 
 /** "running (healthy)", "exited (1)", "running" */

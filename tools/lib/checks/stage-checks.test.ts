@@ -1,18 +1,12 @@
-// The checks files against the stages they check, without Docker: ids that a
-// later stage can retire, scaling of services that exist, and the ports the
-// checks look for where compose.yaml publishes them.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { repoRoot } from '../../testing/stage-process.ts';
-import { findStage, readCompose } from '../lib/stages.ts';
-import { checksDir } from './check.ts';
+import { readCompose } from '../compose-file.ts';
+import { findStage, listStages } from '../stages.ts';
+import { stagesWithChecks } from './stage-checks.ts';
 import app from './stages/01-app.ts';
 import compose from './stages/02-compose.ts';
 import db from './stages/03-db.ts';
 import scale from './stages/04-scale.ts';
 import worker, { DASHBOARD } from './stages/05-worker.ts';
 import cluster from './stages/06-cluster.ts';
-import { listStages } from './stages.ts';
 import type { StageChecks } from './types.ts';
 
 const files: Record<string, StageChecks> = {
@@ -25,7 +19,7 @@ const files: Record<string, StageChecks> = {
 };
 
 test('every checks file is here (a new one: add it above)', () => {
-  expect(listStages(checksDir(repoRoot)).map((s) => s.folder)).toEqual(Object.keys(files));
+  expect(stagesWithChecks().map((s) => s.name)).toEqual(Object.keys(files));
 });
 
 test('check ids are unique across the stages, and each retired id is an earlier check', () => {
@@ -40,21 +34,13 @@ test('check ids are unique across the stages, and each retired id is an earlier 
 });
 
 test.each(Object.entries(files))('%s: verify scales services that its compose.yaml has', (folder, checks) => {
-  const { services } = readCompose(findStage(repoRoot, folder));
+  const { services } = readCompose(findStage(listStages(), folder));
   for (const service of Object.keys(checks.verify?.scale ?? {})) expect(services).toContain(service);
 });
 
 test('05: the dashboard port the checks ask is the one compose.yaml publishes', () => {
-  const { ports } = readCompose(findStage(repoRoot, '05'));
+  const { ports } = readCompose(findStage(listStages(), '05'));
   expect(ports.filter((p) => p.service === 'dashboard')).toEqual([
     { service: 'dashboard', port: DASHBOARD.port, variable: DASHBOARD.variable },
   ]);
-});
-
-test('the checks files only import what the check image has (tools/check)', () => {
-  for (const folder of Object.keys(files)) {
-    const source = readFileSync(join(checksDir(repoRoot), `${folder}.ts`), 'utf8');
-    const imports = [...source.matchAll(/from '([^']+)'/g)].map((m) => m[1] as string);
-    for (const path of imports) expect(path).toMatch(/^(node:|\.\.\/[a-z-]+\.ts$|\.\/\d\d-[a-z-]+\.ts$)/);
-  }
 });

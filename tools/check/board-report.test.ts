@@ -6,12 +6,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../testing/services.ts';
-import { repoRoot, runStage } from '../../testing/stage-process.ts';
-import { parseCheckArgs } from '../check/args.ts';
-import { checksDir } from '../check/check.ts';
-import { createCheckSession } from '../check/session.ts';
-import { listStages } from '../check/stages.ts';
-import { type BoardProcess, call, startBoard } from './board-process.ts';
+import { runStage } from '../../testing/stage-process.ts';
+import { type BoardProcess, call, startBoard } from '../lib/board-process.ts';
+import { stagesWithChecks } from '../lib/checks/stage-checks.ts';
+import { repoRoot } from '../lib/root.ts';
+import { parseCheckArgs } from './args.ts';
+import { createCheckSession } from './session.ts';
 
 interface Run {
   code: number | null;
@@ -50,6 +50,12 @@ describe('npm run check --report', () => {
   };
   const rows = async () => (await call(`${board.url}/api/board`)).json.rows;
   const row = async (name: string) => (await rows()).find((r: { name: string }) => r.name === name);
+  /** `01 --url <stage> --no-docker --report <board> --as NAME`, then `more`. */
+  const reportAs = (name: string, ...more: string[]) => [
+    '01',
+    ...['--url', stage.url, '--no-docker', '--report', board.url, '--as', name],
+    ...more,
+  ];
 
   beforeAll(async () => {
     board = await startBoard();
@@ -64,19 +70,7 @@ describe('npm run check --report', () => {
 
   test('two attendees report stage 01: two rows, with the stage, each check and the version, nothing else', async () => {
     for (const name of ['ada', 'grace']) {
-      const args = [
-        '01',
-        '--url',
-        stage.url,
-        '--no-docker',
-        '--report',
-        board.url,
-        '--code',
-        board.code,
-        '--as',
-        name,
-      ];
-      const run = await check(args);
+      const run = await check(reportAs(name, '--code', board.code));
       expect(run.code).toBe(0);
       expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('3 passed, 0 failed');
       expect(run.stderr).toBe(`Reported to ${board.url} as ${name}.\n`);
@@ -87,16 +81,7 @@ describe('npm run check --report', () => {
   });
 
   test('the token is kept: the next run needs no code; a name taken by another is refused', async () => {
-    const again = await check([
-      '01',
-      '--url',
-      stage.url,
-      '--no-docker',
-      '--report',
-      board.url,
-      '--as',
-      'ada',
-    ]);
+    const again = await check(reportAs('ada'));
     expect(again.code).toBe(0);
     expect((await row('ada')).cells['01-app'].reports).toBe(2);
 
@@ -104,18 +89,7 @@ describe('npm run check --report', () => {
     const other = mkdtempSync(join(tmpdir(), 'workshop-check-config-'));
     const before = config;
     config = other;
-    const stolen = await check([
-      '01',
-      '--url',
-      stage.url,
-      '--no-docker',
-      '--report',
-      board.url,
-      '--code',
-      board.code,
-      '--as',
-      'ada',
-    ]);
+    const stolen = await check(reportAs('ada', '--code', board.code));
     config = before;
     rmSync(other, { recursive: true, force: true });
     expect(stolen.code).toBe(1);
@@ -152,18 +126,7 @@ describe('npm run check --report', () => {
   });
 
   test('--watch: Ctrl-C after the second report ends it, with the last round’s exit code', async () => {
-    const args = [
-      '01',
-      '--url',
-      stage.url,
-      '--no-docker',
-      '--report',
-      board.url,
-      '--as',
-      'ada',
-      '--watch',
-      '5',
-    ];
+    const args = reportAs('ada', '--watch', '5');
     const before = (await row('ada')).cells['01-app'].reports;
     const run = await check(args, (r) => (r.stderr.match(/^Reported to /gm) ?? []).length === 2);
     expect(run.code).toBe(0);
@@ -173,20 +136,8 @@ describe('npm run check --report', () => {
   });
 
   test('--watch through the check session: rounds until its signal stops them', async () => {
-    const stages = listStages(checksDir(repoRoot));
-    const argv = [
-      '01',
-      '--url',
-      stage.url,
-      '--no-docker',
-      '--report',
-      board.url,
-      '--as',
-      'grace',
-      '--watch',
-      '5',
-    ];
-    const args = parseCheckArgs(argv, stages, {});
+    const stages = stagesWithChecks();
+    const args = parseCheckArgs(reportAs('grace', '--watch', '5'), stages, {});
     if (args.help) throw new Error('unexpected --help');
     const stop = new AbortController();
     const out: string[] = [];

@@ -1,8 +1,9 @@
 // A stage deployed as a stack on a Docker Swarm (stage 06), as the checks see
 // it: through a manager's API (SWARM_HOST, e.g. tcp://127.0.0.1:2375) and the
 // stack's name (STACK). Tasks, the nodes they run on, their logs.
+
+import { commandError, runCommand } from '../process.ts';
 import { fail, skip } from './assert.ts';
-import { commandError, runCommand } from './compose.ts';
 import type { CheckContext } from './types.ts';
 
 export interface Swarm {

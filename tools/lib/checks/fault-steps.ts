@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { commandError, runCommand } from '../process.ts';
 import { fail } from './assert.ts';
-import { commandError, runCommand } from './compose.ts';
 import {
   type ArchiveAnswer,
   type ArchiveTally,
@@ -34,7 +34,7 @@ import {
 } from './faults.ts';
 import { type HostileCase, jsonCases, judgeAnswer, parserCases, sendRaw } from './hostile.ts';
 import { within } from './poll.ts';
-import { exec, runningContainers } from './services.ts';
+import { aVictim, exec } from './services.ts';
 import type { VerifyContext, VerifyStep } from './types.ts';
 
 /** A steady stream: 4 POSTs in flight at most, each client one every 250 ms (16 a second). */
@@ -170,9 +170,7 @@ export function replicaStopped(options: FaultOptions): VerifyStep {
       '`Connection: close`, then finish what it has; the proxy retries a request that never reached a replica. ' +
       '`docker compose logs proxy web`.',
     async run(ctx) {
-      const replicas = await runningContainers(ctx.compose, 'web');
-      const victim = replicas.at(-1);
-      if (!victim || replicas.length < 2) fail(`${replicas.length} web container(s) run, expected several`);
+      const victim = await aVictim(ctx.compose, 'web');
       const run = newRun();
       const baseline = await baselineId(ctx, fault, run);
       const stream = startWriteStream(ctx.http, { fault, run, ...load });

@@ -3,40 +3,32 @@
 // stage brought up with docker compose, for the chapters to include. Then,
 // for the stages in FAULTS, the output with one service stopped.
 //
-//   node tools/check/refresh-docs-output.ts [stage...] [--ports FROM-TO] [--prefix NAME]
+//   node tools/verify/refresh-docs-output.ts [stage...] [--ports FROM-TO] [--prefix NAME]
 //
 // Each stage runs in its own compose project (<prefix>-NN) on a free port, and
 // is taken down again (down -v) whatever happens.
 import { writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stagesWithChecks } from '../lib/checks/stage-checks.ts';
 import { parseOrExit } from '../lib/cli.ts';
-import { parseVerifyArgs } from '../verify/args.ts';
-import { freePortsFor } from '../verify/ports.ts';
-import { createStack, type Stack } from '../verify/stack.ts';
-import { checksDir } from './check.ts';
-import { commandError, killRunningCommands, runCommand } from './compose.ts';
-import { listStages } from './stages.ts';
-
-const root = join(import.meta.dirname, '..', '..');
+import { freePortsFor } from '../lib/ports.ts';
+import { commandError, killRunningCommands, runCommand } from '../lib/process.ts';
+import { repoRoot as root } from '../lib/root.ts';
+import { createStack, type Stack } from '../lib/stack.ts';
+import { parseVerifyArgs } from './args.ts';
 
 /** Faults shown in the docs: stop this service of the stage, save the output as check-NN-<name>.txt. */
 const FAULTS: Record<number, { name: string; stop: string }> = {
   2: { name: 'redis-stopped', stop: 'redis' },
   3: { name: 'db-stopped', stop: 'db' },
 };
-const argv = process.argv.slice(2);
-const prefixAt = argv.indexOf('--prefix');
-// Same command line as verify; the default prefix is its own.
+// Same command line as verify; the default prefix is its own (a --prefix given comes later, and wins).
 const args = parseOrExit(
-  () =>
-    parseVerifyArgs(
-      prefixAt === -1 ? [...argv, '--prefix', 'verify-docs'] : argv,
-      listStages(checksDir(root)),
-    ),
-  'Usage: node tools/check/refresh-docs-output.ts [stage...] [--ports FROM-TO] [--prefix NAME]',
+  () => parseVerifyArgs(['--prefix', 'verify-docs', ...process.argv.slice(2)], stagesWithChecks()),
+  'Usage: node tools/verify/refresh-docs-output.ts [stage...] [--ports FROM-TO] [--prefix NAME]',
 );
-const stages = args.stages.length > 0 ? args.stages : listStages(checksDir(root));
+const stages = args.stages.length > 0 ? args.stages : stagesWithChecks();
 await mkdir(join(root, 'docs', 'output'), { recursive: true });
 
 let current: Stack | undefined;
@@ -51,10 +43,10 @@ let failed = false;
 for (const stage of stages) {
   const nn = String(stage.number).padStart(2, '0');
   const project = `${args.prefix}-${nn}`;
-  const ports = await freePortsFor(join(root, 'stages', stage.folder), args.ports, []);
+  const ports = await freePortsFor(join(root, 'stages', stage.name), args.ports, []);
   const port = Number(ports.WEB_PORT);
   const stack = createStack({
-    file: join(root, 'stages', stage.folder, 'compose.yaml'),
+    file: join(root, 'stages', stage.name, 'compose.yaml'),
     project,
     port,
     env: ports,
@@ -63,7 +55,7 @@ for (const stage of stages) {
   current = stack;
   try {
     const variables = Object.entries(ports).map(([name, value]) => `${name}=${value}`);
-    console.log(`${stage.folder}: build and up (project ${project}, ${variables.join(', ')})`);
+    console.log(`${stage.name}: build and up (project ${project}, ${variables.join(', ')})`);
     await stack.build(false);
     await stack.up();
     // The attendee's command, with the variables that point it at this stack.
@@ -92,10 +84,10 @@ for (const stage of stages) {
     }
   } catch (err) {
     failed = true;
-    console.error(`${stage.folder}: ${(err as Error).message}`);
+    console.error(`${stage.name}: ${(err as Error).message}`);
   } finally {
     const down = await stack.teardown();
-    if (down.code !== 0) console.error(`${stage.folder}: down -v failed: ${commandError(down)}`);
+    if (down.code !== 0) console.error(`${stage.name}: down -v failed: ${commandError(down)}`);
     current = undefined;
   }
 }
