@@ -4,9 +4,9 @@
 // that a stale recording is noticed and recorded again.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checksDir } from '../tools/check/check.ts';
-import { cumulativeChecks, findStage, listStages, loadStages } from '../tools/check/stages.ts';
 import { portsToCheck } from '../tools/doctor/probe.ts';
+import { cumulativeChecks, loadStages, stagesWithChecks } from '../tools/lib/checks/stage-checks.ts';
+import { findStage } from '../tools/lib/stages.ts';
 
 const root = join(import.meta.dirname, '..');
 const output = (name: string) => readFileSync(join(root, 'docs', 'output', name), 'utf8');
@@ -45,25 +45,24 @@ describe('recorded verify output', () => {
   test('verify.txt shows, for each stage it ran, the checks that stage has now', async () => {
     const text = output('verify.txt');
     const command = /node tools\/verify\/cli\.ts (.*)$/m.exec(text)?.[1] ?? '';
-    const stages = listStages(checksDir(root));
+    const stages = stagesWithChecks();
     const ran = command
       .split(' ')
       .filter((word) => /^\d\d$/.test(word))
-      .map((nn) => findStage(nn, stages));
+      .map((nn) => findStage(stages, nn));
     expect(ran.length).toBeGreaterThan(0);
     expect(text).not.toContain('has no checks yet');
     // The lines of each stage's block: from its `build` line to its result line.
     for (const stage of ran) {
-      if (!stage) throw new Error(`verify.txt ran a stage that no longer exists: ${command}`);
-      const loaded = await loadStages(checksDir(root), stage.number);
+      const loaded = await loadStages(stage.number);
       const expected = cumulativeChecks(loaded, stage.number).map(({ check }) => check.name);
       const block = text.slice(
-        text.indexOf(`${stage.folder.padEnd(12)} build`),
-        text.indexOf(`${stage.folder.padEnd(12)} ✓ ok`),
+        text.indexOf(`${stage.name.padEnd(12)} build`),
+        text.indexOf(`${stage.name.padEnd(12)} ✓ ok`),
       );
       const shown = [...block.matchAll(/^ {6}[✓✗] (.+?)(?: \(\d+ ms\))?$/gmu)].map((m) => m[1]);
-      expect({ stage: stage.folder, checks: shown.slice(0, expected.length) }).toEqual({
-        stage: stage.folder,
+      expect({ stage: stage.name, checks: shown.slice(0, expected.length) }).toEqual({
+        stage: stage.name,
         checks: expected,
       });
     }
