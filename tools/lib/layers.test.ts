@@ -155,5 +155,7 @@ test('what `npm run check` loads is in the check image and imports no package', 
   expect(checksFiles.length).toBeGreaterThan(0);
   // Stage 06's token checks sign with the stage's own script (jose), loaded only when a check makes a
   // token (tokens.ts): in the image those checks are skipped. The one exception, named here.
-  expect([...new Set(problems)]).toEqual(['tools/lib/checks/tokens.ts imports stages/06-cluster/scripts/keys.ts']);
+  expect([...new Set(problems)]).toEqual([
+    'tools/lib/checks/tokens.ts imports stages/06-cluster/scripts/keys.ts',
+  ]);
 });
