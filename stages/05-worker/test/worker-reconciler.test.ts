@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startPostgres, startRedis, type TestServer } from '../../../testing/services.ts';
 import { runStageToExit, type StageProcess } from '../../../testing/stage-process.ts';
-import { readArchive } from '../src/archive-file.ts';
+import { readArchive } from '../src/worker-archive-file.ts';
 import {
   archiveFiles,
   archiveStatus,

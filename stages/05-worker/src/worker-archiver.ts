@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError } from 'bullmq';
-import { archiveFileName, compress, writeOnce } from './archive-file.ts';
 import type { Database } from './db.ts';
 import type { ArchiveJob, ArchiveResult } from './queue.ts';
+import { archiveFileName, compress, writeOnce } from './worker-archive-file.ts';
 
 export interface ArchiverSettings {
   db: Database;

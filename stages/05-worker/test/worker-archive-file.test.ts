@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { archiveFileName, compress, readArchive, writeOnce } from '../src/archive-file.ts';
+import { archiveFileName, compress, readArchive, writeOnce } from '../src/worker-archive-file.ts';
 import { archiveFiles, tempDir } from './stack.ts';
 
 let dir: ReturnType<typeof tempDir>;

@@ -1,4 +1,4 @@
-import { type Replica, ReplicaPool } from '../src/balancer.ts';
+import { type Replica, ReplicaPool } from '../src/proxy-replicas.ts';
 
 const A = '10.0.0.1:8080';
 const B = '10.0.0.2:8080';
