@@ -1,18 +1,18 @@
 // The load balancer: `node src/proxy.ts`, from the same image as the web
-// service. It finds the web replicas through DNS (discovery.ts), takes turns
-// among the healthy ones (balancer.ts), forwards each request and retries it
-// on another replica when one fails (forward.ts, retry.ts), asks every
-// replica how it is (health.ts), and answers what it cannot forward in JSON
-// (answers.ts). GET /__lb shows its view of things.
+// service. It finds the web replicas through DNS (proxy-discovery.ts), takes turns
+// among the healthy ones (proxy-replicas.ts), forwards each request and retries it
+// on another replica when one fails (proxy-forward.ts, proxy-retry.ts), asks every
+// replica how it is (proxy-health.ts), and answers what it cannot forward in JSON
+// (proxy-answers.ts). GET /__lb shows its view of things.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { answerClientErrors, refusedWithoutHost, reply } from './answers.ts';
 import { checkToken, publicKey } from './auth.ts';
-import { type Replica, ReplicaPool } from './balancer.ts';
 import { loadProxyConfigOrExit } from './config.ts';
-import { startDiscovery } from './discovery.ts';
-import { Forwarder } from './forward.ts';
-import { startHealthChecks } from './health.ts';
+import { answerClientErrors, refusedWithoutHost, reply } from './proxy-answers.ts';
+import { startDiscovery } from './proxy-discovery.ts';
+import { Forwarder } from './proxy-forward.ts';
+import { startHealthChecks } from './proxy-health.ts';
+import { type Replica, ReplicaPool } from './proxy-replicas.ts';
 
 const config = loadProxyConfigOrExit();
 const pool = new ReplicaPool();
@@ -58,7 +58,7 @@ const server = createServer(
     // Slow clients (or many that hold connections open on purpose) must not
     // tie the proxy up forever: the headers must be in within
     // HEADERS_TIMEOUT_MS, the whole request, body included, within
-    // REQUEST_TIMEOUT_MS; then the client gets a 408 (answers.ts).
+    // REQUEST_TIMEOUT_MS; then the client gets a 408 (proxy-answers.ts).
     headersTimeout: config.headersTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     // How often Node looks for such requests (by default every 30 s): a

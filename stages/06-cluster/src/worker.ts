@@ -3,11 +3,8 @@
 import { rm } from 'node:fs/promises';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { postgresArchiveStore } from './archive-store.ts';
-import { createArchiver } from './archiver.ts';
 import { loadWorkerConfigOrExit } from './config.ts';
 import { createDatabase } from './db.ts';
-import { beat, HEARTBEAT_INTERVAL_MS } from './heartbeat.ts';
 import {
   ARCHIVE_QUEUE,
   type ArchiveJobData,
@@ -15,9 +12,12 @@ import {
   archiveJobOptions,
   cappedBackoff,
 } from './queue.ts';
-import { createReconciler } from './reconciler.ts';
 import { workerConnection } from './redis.ts';
 import { waitForSchema } from './schema.ts';
+import { postgresArchiveStore } from './worker-archive-store.ts';
+import { createArchiver } from './worker-archiver.ts';
+import { beat, HEARTBEAT_INTERVAL_MS } from './worker-heartbeat.ts';
+import { createReconciler } from './worker-reconciler.ts';
 
 const config = loadWorkerConfigOrExit();
 const db = createDatabase(config.databaseUrl, 'worker');
@@ -82,7 +82,7 @@ worker.on('error', (err) => {
 // #endregion connection
 
 // #region reconciler
-// The reconciler (src/reconciler.ts) has a Queue of its own, on a connection
+// The reconciler (src/worker-reconciler.ts) has a Queue of its own, on a connection
 // like the worker's: during an outage its commands wait for Redis to come
 // back, and the pass goes on from there. A pass at the start, then one every
 // RECONCILE_INTERVAL_MS after the previous one has ended (never two at once).

@@ -1,13 +1,13 @@
 // The proxy's own answers, always JSON like the app's: its errors, GET /__lb,
-// and the answers to requests that never reach forward.ts. Node's HTTP parser
+// and the answers to requests that never reach proxy-forward.ts. Node's HTTP parser
 // refuses a request that breaks the rules (a header too large, two different
 // Content-Length headers, a broken chunk, a request that does not arrive in
 // time) before there is a request object; by default Node then writes a
 // status line with no body.
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Replica } from './balancer.ts';
 import type { ProxyConfig } from './config.ts';
+import type { Replica } from './proxy-replicas.ts';
 
 /** A JSON answer of the proxy's own; `indent` makes it easier on the eyes. */
 export function reply(res: ServerResponse, status: number, body: object, indent = 0): void {

@@ -1,6 +1,6 @@
 // The replicas the proxy knows about, and which one gets the next request.
-// No network code here: discovery.ts tells the pool which replicas exist,
-// forward.ts and health.ts tell it how they behave, and the pool only keeps
+// No network code here: proxy-discovery.ts tells the pool which replicas exist,
+// proxy-forward.ts and proxy-health.ts tell it how they behave, and the pool only keeps
 // the books and takes turns (round robin).
 
 // up: in the rotation. draining: stopping (its /healthz says so), still

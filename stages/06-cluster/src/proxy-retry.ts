@@ -1,10 +1,10 @@
 // Going further: what makes a second try possible, and when it is allowed.
-// forward.ts reads each request body whole before the first try (holdBody)
+// proxy-forward.ts reads each request body whole before the first try (holdBody)
 // and gives every replica it tries a fresh copy of it (replay); after a
 // failure it asks mayRetry() whether another replica may have the request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { reply } from './answers.ts';
+import { reply } from './proxy-answers.ts';
 
 // Methods that have the same effect whether they run once or twice (RFC 9110,
 // 9.2.2). Once a replica may have started on a request, only these are sent

@@ -2,13 +2,13 @@
 // plumbing (headers, streaming, X-Forwarded-For); this file adds the load
 // balancer's judgement: which replica, what counts as a failure, and what
 // the client gets when one fails. When a failed request may go to another
-// replica, and how its body is kept for that, is in retry.ts.
+// replica, and how its body is kept for that, is in proxy-retry.ts.
 import { Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createProxyServer, type ProxyServer } from 'http-proxy-3';
-import { noReplica, replicaFailed, replicaTimedOut } from './answers.ts';
-import type { Replica, ReplicaPool } from './balancer.ts';
 import type { ProxyConfig } from './config.ts';
-import { holdBody, mayRetry, replay } from './retry.ts';
+import { noReplica, replicaFailed, replicaTimedOut } from './proxy-answers.ts';
+import type { Replica, ReplicaPool } from './proxy-replicas.ts';
+import { holdBody, mayRetry, replay } from './proxy-retry.ts';
 
 /** For the log: a replica failed and left the rotation; one that was down answered. */
 export type ReplicaEvents = { onDown(replica: Replica, reason: string): void; onUp(replica: Replica): void };

@@ -8,9 +8,9 @@
 //   the same on every replica, and the replica explains that better than the
 //   proxy could.)
 // - no answer: nothing changes. A replica that is up shows that it is gone
-//   on the next real request (forward.ts); one that is down stays down.
+//   on the next real request (proxy-forward.ts); one that is down stays down.
 import { request } from 'node:http';
-import type { Replica, ReplicaPool } from './balancer.ts';
+import type { Replica, ReplicaPool } from './proxy-replicas.ts';
 
 export interface HealthOptions {
   intervalMs: number;

@@ -1,9 +1,9 @@
 import { inflateSync } from 'node:zlib';
 import { createTestDatabase, type TestDatabase } from '../../../testing/isolation.ts';
-import { compress } from '../src/archive-file.ts';
-import { postgresArchiveStore } from '../src/archive-store.ts';
 import { createDatabase, type Database } from '../src/db.ts';
 import { createMigrator } from '../src/migrator.ts';
+import { compress } from '../src/worker-archive-file.ts';
+import { postgresArchiveStore } from '../src/worker-archive-store.ts';
 
 // The archive store on a real Postgres: the archive and archived_at together,
 // exactly once, whoever stores it and however often.

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError } from 'bullmq';
-import { archiveFileName, compress } from './archive-file.ts';
-import type { ArchiveStore } from './archive-store.ts';
 import type { Database } from './db.ts';
 import type { ArchiveJob, ArchiveResult } from './queue.ts';
+import { archiveFileName, compress } from './worker-archive-file.ts';
+import type { ArchiveStore } from './worker-archive-store.ts';
 
 export interface ArchiverSettings {
   db: Database;
-  /** Where the archives go: a store that every node reaches (src/archive-store.ts). */
+  /** Where the archives go: a store that every node reaches (src/worker-archive-store.ts). */
   store: ArchiveStore;
   /** WORKER_STEP_DELAY_MS: a pause before each step, to watch (or interrupt) a job. */
   stepDelayMs: number;
