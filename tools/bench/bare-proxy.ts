@@ -34,6 +34,6 @@ const withHttpProxy = (req: IncomingMessage, res: ServerResponse) => proxy.web(r
 
 const server = createServer(process.env.BARE === 'node' ? nodeOnly : withHttpProxy);
 server.listen(0, '127.0.0.1', () => {
-  console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
+  console.log(`listening on port ${(server.address() as AddressInfo).port}`);
 });
 process.once('SIGTERM', () => process.exit(0));

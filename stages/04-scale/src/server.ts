@@ -58,4 +58,4 @@ function shutdown(): void {
 // Said last, once SIGTERM is ours to handle: a `docker compose stop` right
 // after this line must find the handlers in place.
 await once(server, 'listening');
-console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
+console.log(`listening on port ${(server.address() as AddressInfo).port}`);

@@ -88,7 +88,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
 
 await discovery.refresh();
 server.listen(config.port, config.host, () => {
-  console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
+  console.log(`listening on port ${(server.address() as AddressInfo).port}`);
 });
 
 // `docker compose stop` sends SIGTERM, Ctrl-C sends SIGINT. Either way: stop
