@@ -9,7 +9,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import express from 'express';
-import { loadDashboardConfigOrExit } from './config.ts';
+import { loadDashboardConfigOrExit } from './dashboard-config.ts';
 import { ARCHIVE_QUEUE } from './queue.ts';
 import { closeRedis, createRedis } from './redis.ts';
 

@@ -27,7 +27,7 @@ const app = createApp({
   replicaName: config.replicaName,
   isDraining: () => draining,
 });
-const server = app.listen(config.port, config.host);
+const server = app.listen(config.port);
 
 // #region shutdown
 // `docker compose stop` sends SIGTERM, Ctrl-C sends SIGINT. Either way: drain

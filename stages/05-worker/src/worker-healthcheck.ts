@@ -1,6 +1,6 @@
 // Docker runs this inside a worker container (see `healthcheck` in compose.yaml):
 // healthy while the worker's heartbeat file is fresh (see src/worker-heartbeat.ts).
-import { loadWorkerConfigOrExit } from './config.ts';
+import { loadWorkerConfigOrExit } from './worker-config.ts';
 import { isFresh } from './worker-heartbeat.ts';
 
 const config = loadWorkerConfigOrExit();

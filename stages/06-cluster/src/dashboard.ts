@@ -10,7 +10,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import express from 'express';
 import { publicKey, requireScope } from './auth.ts';
-import { loadDashboardConfigOrExit } from './config.ts';
+import { loadDashboardConfigOrExit } from './dashboard-config.ts';
 import { errorHandler } from './errors.ts';
 import { ARCHIVE_QUEUE } from './queue.ts';
 import { closeRedis, createRedis } from './redis.ts';

@@ -6,7 +6,7 @@
 // status line with no body.
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ProxyConfig } from './config.ts';
+import type { ProxyConfig } from './proxy-config.ts';
 import type { Replica } from './proxy-replicas.ts';
 
 /** A JSON answer of the proxy's own; `indent` makes it easier on the eyes. */

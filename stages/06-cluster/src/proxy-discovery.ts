@@ -5,14 +5,30 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
+/** Every replica of the service `host`, as "ip:port". */
+export type Resolve = (host: string, port: number) => Promise<string[]>;
+
+// resolve4() asks the DNS server each time (lookup() would go through the C
+// library and /etc/hosts); in compose, that server is Docker's.
+const resolver = new Resolver({ timeout: 1_000, tries: 2 });
+
+/**
+ * Asks DNS for the addresses of `host`; an IP address is one replica (handy
+ * outside Docker). DNS answers carry no ports: every replica listens on the same one.
+ */
+export async function resolveWithDns(host: string, port: number): Promise<string[]> {
+  const ips = isIP(host) ? [host] : await resolver.resolve4(host);
+  return ips.map((ip) => `${ip}:${port}`);
+}
+
 export interface DiscoveryOptions {
-  /** The service name to resolve ("web"), or an IPv4 address (one replica, handy outside Docker). */
+  /** The service name to resolve ("web"), or an IPv4 address. */
   host: string;
-  /** The port every replica listens on; DNS A records carry no ports. */
+  /** The port every replica listens on. */
   port: number;
-  /** DNS servers to ask; none means the system's (/etc/resolv.conf: Docker's 127.0.0.11 in compose). */
-  servers: string[];
   intervalMs: number;
+  /** How to find the replicas: DNS, unless the caller has another way (the tests do). */
+  resolve?: Resolve;
   /** Called after every successful lookup with every replica's "ip:port". */
   onResolved: (addresses: string[]) => void;
   /** Called when a lookup failed and the last known replicas stay in use. */
@@ -25,26 +41,22 @@ export interface Discovery {
   stop(): void;
 }
 
-// Errors that mean "this name has no addresses right now" (the service is
-// scaled to 0): the replica list is empty. Any other error (DNS server slow
-// or unreachable) says nothing about the replicas, so the last list stays.
+// "This name has no addresses right now" (the service is scaled to 0): the
+// replica list is empty. Any other error (DNS server slow or unreachable)
+// says nothing about the replicas, so the last list stays.
 const NO_SUCH_NAME = new Set(['ENOTFOUND', 'ENODATA']);
 
 export function startDiscovery(options: DiscoveryOptions): Discovery {
-  // resolve4() asks the DNS server each time (lookup() would go through the C
-  // library and /etc/hosts, and offers no way to name a server for tests).
-  const resolver = new Resolver({ timeout: 1_000, tries: 2 });
-  if (options.servers.length > 0) resolver.setServers(options.servers);
-
+  const resolve = options.resolve ?? resolveWithDns;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
   const refresh = async () => {
     try {
-      const ips = isIP(options.host) ? [options.host] : await resolver.resolve4(options.host);
-      options.onResolved(ips.map((ip) => `${ip}:${options.port}`));
+      const addresses = await resolve(options.host, options.port);
+      if (!stopped) options.onResolved(addresses);
     } catch (err) {
-      if (stopped) return; // cancelled by stop(): not a DNS problem
+      if (stopped) return; // the answer came after stop(): nobody is listening
       if (NO_SUCH_NAME.has((err as NodeJS.ErrnoException).code ?? '')) options.onResolved([]);
       else options.onError(err as Error);
     }
@@ -62,7 +74,6 @@ export function startDiscovery(options: DiscoveryOptions): Discovery {
     stop: () => {
       stopped = true;
       clearTimeout(timer);
-      resolver.cancel();
     },
   };
 }

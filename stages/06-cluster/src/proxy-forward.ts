@@ -5,8 +5,8 @@
 // replica, and how its body is kept for that, is in proxy-retry.ts.
 import { Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createProxyServer, type ProxyServer } from 'http-proxy-3';
-import type { ProxyConfig } from './config.ts';
 import { noReplica, replicaFailed, replicaTimedOut } from './proxy-answers.ts';
+import type { ProxyConfig } from './proxy-config.ts';
 import type { Replica, ReplicaPool } from './proxy-replicas.ts';
 import { holdBody, mayRetry, replay } from './proxy-retry.ts';
 

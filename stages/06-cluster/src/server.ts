@@ -33,7 +33,7 @@ const app = createApp({
   isDraining: () => draining,
   auth,
 });
-const server = app.listen(config.port, config.host);
+const server = app.listen(config.port);
 
 // #region shutdown
 // `docker compose stop` sends SIGTERM, Ctrl-C sends SIGINT. Either way: drain

@@ -3,7 +3,6 @@
 import { rm } from 'node:fs/promises';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { loadWorkerConfigOrExit } from './config.ts';
 import { createDatabase } from './db.ts';
 import {
   ARCHIVE_QUEUE,
@@ -16,6 +15,7 @@ import { workerConnection } from './redis.ts';
 import { waitForSchema } from './schema.ts';
 import { postgresArchiveStore } from './worker-archive-store.ts';
 import { createArchiver } from './worker-archiver.ts';
+import { loadWorkerConfigOrExit } from './worker-config.ts';
 import { beat, HEARTBEAT_INTERVAL_MS } from './worker-heartbeat.ts';
 import { createReconciler } from './worker-reconciler.ts';
 
