@@ -84,7 +84,6 @@ export function readInteger(
   return value;
 }
 
-// #region url
 export function readText(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   return env[name]?.trim() || fallback;
 }
@@ -112,4 +111,3 @@ function withoutPassword(raw: string): string {
   url.password = '***';
   return url.toString();
 }
-// #endregion url

@@ -106,7 +106,6 @@ export function readPath(env: NodeJS.ProcessEnv, name: string, fallback: string)
   throw new ConfigError(`${name} must be an absolute path like ${fallback}, got "${raw}"`);
 }
 
-// #region url
 export function readText(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   return env[name]?.trim() || fallback;
 }
@@ -134,4 +133,3 @@ function withoutPassword(raw: string): string {
   url.password = '***';
   return url.toString();
 }
-// #endregion url

@@ -44,7 +44,6 @@ function label(replica: Replica): string {
   return replica.name ?? replica.address;
 }
 
-// #region client-errors
 /** Answers, in JSON, the requests that Node's parser refuses on `server`. */
 export function answerClientErrors(server: Server, config: ProxyConfig): void {
   server.on('clientError', (err: ParserError, socket: Socket) => {
@@ -96,4 +95,3 @@ export function refusedWithoutHost(req: IncomingMessage, res: ServerResponse): b
   reply(res, 400, { error: 'The request has no Host header; HTTP/1.1 requires one' });
   return true;
 }
-// #endregion client-errors

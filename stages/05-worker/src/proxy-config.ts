@@ -2,7 +2,6 @@
 // command, settings of its own, read the same way (config.ts).
 import { ConfigError, orExit, readInteger, readText } from './config.ts';
 
-// #region proxy-config
 export interface ProxyConfig {
   port: number;
   shutdownTimeoutMs: number;
@@ -25,9 +24,7 @@ export interface ProxyConfig {
   /** How long a client may take to send the whole request, body included (408 after that). */
   requestTimeoutMs: number;
 }
-// #endregion proxy-config
 
-// #region load-proxy-config
 export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConfig {
   const config: ProxyConfig = {
     port: readInteger(env, 'PORT', 8080, 0, 65535),
@@ -53,7 +50,6 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
   }
   return config;
 }
-// #endregion load-proxy-config
 
 /** For src/proxy.ts: the config, or a message and exit 1. */
 export function loadProxyConfigOrExit(): ProxyConfig {

@@ -37,7 +37,6 @@ const worker = new Worker<ArchiveJobData, ArchiveResult>(ARCHIVE_QUEUE, archiver
 });
 // #endregion worker
 
-// #region events
 worker.on('failed', (job, err) => {
   const attempts = job ? ` (attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1})` : '';
   console.warn(`worker: job ${job?.id} failed${attempts}: ${err.message}`);
@@ -47,9 +46,7 @@ worker.on('stalled', (jobId) => {
     `worker: job ${jobId} stalled (its worker stopped renewing the lock); it is back in the queue`,
   );
 });
-// #endregion events
 
-// #region connection
 // One line when Redis goes away and one when it is back, from the events of
 // the worker's main connection.
 const { hostname, port } = new URL(config.redisUrl);
@@ -75,7 +72,6 @@ connection.on('error', (err: Error) => {
 worker.on('error', (err) => {
   if (up === true) console.error(`worker: ${err.message}`);
 });
-// #endregion connection
 
 // #region reconciler
 // The reconciler (src/worker-reconciler.ts) has a Queue of its own, on a connection
@@ -130,14 +126,12 @@ function describe(ids: number[]): string {
 }
 // #endregion reconciler
 
-// #region heartbeat
 // Touch the heartbeat file every HEARTBEAT_INTERVAL_MS, but only while the
 // connection to Redis is up: a worker that has lost Redis, or hangs, stops
 // touching it, and its healthcheck turns it unhealthy.
 const heartbeat = setInterval(() => {
   if (up) beat(config.heartbeatFile).catch(() => {});
 }, HEARTBEAT_INTERVAL_MS);
-// #endregion heartbeat
 
 // #region shutdown
 // `docker compose stop` sends SIGTERM, Ctrl-C SIGINT. Either way: take no new

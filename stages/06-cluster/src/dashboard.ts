@@ -22,7 +22,6 @@ await once(redis, 'ready', { signal: AbortSignal.timeout(5000) }).catch(() => {}
 const queue = new Queue(ARCHIVE_QUEUE, { connection: redis, skipVersionCheck: true });
 queue.on('error', () => {});
 
-// #region board
 const board = new ExpressAdapter();
 board.setBasePath('/');
 createBullBoard({ queues: [new BullMQAdapter(queue)], serverAdapter: board });
@@ -50,7 +49,6 @@ app.get('/login', (req, res) => {
 app.use(requireScope(await publicKey(config.auth.publicKey), config.auth, 'dashboard'));
 // #endregion dashboard-auth
 app.use('/', board.getRouter());
-// #endregion board
 // A refused token gets the same JSON 401/403 as from web.
 app.use(errorHandler);
 

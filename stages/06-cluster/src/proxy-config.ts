@@ -2,7 +2,6 @@
 // command, settings of its own, read the same way (config.ts).
 import { type AuthConfig, ConfigError, orExit, readAuth, readInteger, readText } from './config.ts';
 
-// #region proxy-config
 export interface ProxyConfig {
   port: number;
   shutdownTimeoutMs: number;
@@ -27,9 +26,7 @@ export interface ProxyConfig {
   /** GET /__lb takes a token with the scope dashboard. */
   auth: AuthConfig;
 }
-// #endregion proxy-config
 
-// #region load-proxy-config
 export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConfig {
   const config: ProxyConfig = {
     port: readInteger(env, 'PORT', 8080, 0, 65535),
@@ -56,7 +53,6 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
   }
   return config;
 }
-// #endregion load-proxy-config
 
 /** For src/proxy.ts: the config, or a message and exit 1. */
 export function loadProxyConfigOrExit(): ProxyConfig {

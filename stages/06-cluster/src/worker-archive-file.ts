@@ -22,7 +22,6 @@ export async function readArchive(path: string): Promise<string> {
   return (await inflateAsync(await readFile(path))).toString('utf8');
 }
 
-// #region write-once
 /**
  * Puts the archive into `dir` under `name`, unless a file of that name is
  * already there with the same JSON inside. Returns whether it wrote.
@@ -64,4 +63,3 @@ async function holds(path: string, json: string): Promise<boolean> {
     throw err;
   }
 }
-// #endregion write-once

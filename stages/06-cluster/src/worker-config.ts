@@ -2,7 +2,6 @@
 // read the way config.ts reads the app's.
 import { orExit, readDatabaseUrl, readInteger, readPath, readRedisUrl } from './config.ts';
 
-// #region worker-config
 /** The settings of the worker (src/worker.ts), which archives the records. */
 export interface WorkerConfig {
   redisUrl: string;
@@ -31,7 +30,6 @@ export interface WorkerConfig {
   /** How often the reconciler looks for records that wait for their archive and have no job that will run. */
   reconcileIntervalMs: number;
 }
-// #endregion worker-config
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   return {

@@ -3,7 +3,6 @@ import { QueryTypes } from 'sequelize';
 import type { Database } from './db.ts';
 import { type ArchiveJob, type ArchiveJobData, type ArchiveResult, archiveJobId } from './queue.ts';
 
-// #region reconcile
 /**
  * Postgres is the source of truth, the queue is a hint. A record whose
  * archived_at is NULL waits for its archive, whatever Redis says; the job
@@ -110,4 +109,3 @@ async function reconcileOne(
 function failedForGood(job: ArchiveJob): boolean {
   return job.stacktrace?.at(-1)?.startsWith('UnrecoverableError') ?? false;
 }
-// #endregion reconcile
