@@ -50,7 +50,7 @@ process.once('exit', () => {
 
 /** Starts a process of the stage and waits until it is ready (or has died). */
 export function runStage(stage: string, options: RunOptions = {}): Promise<StageProcess> {
-  const { script = 'src/server.ts', ready = /listening on http:\/\/localhost:(\d+)/, logFile } = options;
+  const { script = 'src/server.ts', ready = /listening on port (\d+)/, logFile } = options;
   const log = logFile === undefined ? undefined : openSync(logFile, 'w');
   const child = spawn(process.execPath, [script], {
     cwd: stageDir(stage),

@@ -2,16 +2,14 @@
 // loopback, against going to one replica directly and against nginx in front
 // of the same replicas.
 //
-// The proxy finds its replicas through DNS (UPSTREAM_HOST, one UPSTREAM_PORT
-// for all): it has no static list of addresses and ports. So, as in the
-// stage's own tests, each replica listens on the same port at a loopback
-// address of its own (127.0.0.2, 127.0.0.3, ...: on Linux all of 127/8 is
-// loopback), and testing/dns-server.ts answers the names web-1, web-2 and
-// web-4 with the first 1, 2 and 4 of them.
-import { mkdtempSync, rmSync } from 'node:fs';
+// The proxy finds its replicas through DNS, which a benchmark on loopback
+// does not have. So, as in the stage's own tests, each replica listens on a
+// port of its own on 127.0.0.1, and the real proxy runs from the stage's
+// test/proxy-process.ts, which reads the replicas of each name from a file
+// (REPLICAS_FILE): web-1, web-2 and web-4 are the first 1, 2 and 4 of them.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDnsServer } from '../../testing/dns-server.ts';
 import { createMigratedDatabase } from '../../testing/isolation.ts';
 import { freePort } from '../../testing/services.ts';
 import { runStage, type StageProcess } from '../../testing/stage-process.ts';
@@ -71,33 +69,29 @@ export async function benchBalancer(
   const database = await createMigratedDatabase(STAGE);
   ctx.onCleanup(() => database.drop());
 
-  const port = await freePort();
   const most = Math.max(...s.replicaCounts);
-  const ips = Array.from({ length: most }, (_, i) => `127.0.0.${i + 2}`);
-  log(`${most} replicas of stages/${STAGE}/src/server.ts on ${ips[0]}…${ips.at(-1)}, port ${port}`);
-  const env = { REDIS_URL: `${redisUrl}/1`, DATABASE_URL: database.url, PORT: String(port) };
+  const ports: number[] = [];
+  while (ports.length < most) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  const addresses = ports.map((port) => `127.0.0.1:${port}`);
+  log(`${most} replicas of stages/${STAGE}/src/server.ts on 127.0.0.1, ports ${ports.join(', ')}`);
+  const env = { REDIS_URL: `${redisUrl}/1`, DATABASE_URL: database.url };
   const replicas: StageProcess[] = [];
   ctx.onCleanup(() => Promise.all(replicas.map((r) => r.stop())));
-  for (const [i, ip] of ips.entries()) {
+  for (const [i, port] of ports.entries()) {
     replicas.push(
-      await runStage(STAGE, { env: { ...env, LISTEN_HOST: ip, REPLICA_NAME: `replica-${i + 1}` } }).catch(
-        (err: Error) => {
-          throw /EADDRNOTAVAIL/.test(err.message)
-            ? new Error(
-                `cannot listen on ${ip}: only 127.0.0.1 is loopback here (macOS: ` +
-                  'for i in $(seq 2 5); do sudo ifconfig lo0 alias 127.0.0.$i up; done)',
-              )
-            : err;
-        },
-      ),
+      await runStage(STAGE, { env: { ...env, PORT: String(port), REPLICA_NAME: `replica-${i + 1}` } }),
     );
   }
-  const dns = await startDnsServer();
-  ctx.onCleanup(() => dns.close());
-  for (const n of s.replicaCounts) dns.set(`web-${n}`, ips.slice(0, n));
 
   const logDir = mkdtempSync(join(tmpdir(), 'workshop-bench-'));
   ctx.onCleanup(() => rmSync(logDir, { recursive: true, force: true }));
+  // What the proxy reads instead of DNS (the format of test/proxy-process.ts).
+  const replicasFile = join(logDir, 'replicas.json');
+  const names = Object.fromEntries(s.replicaCounts.map((n) => [`web-${n}`, addresses.slice(0, n)]));
+  writeFileSync(replicasFile, JSON.stringify({ names, down: false }));
   const nginx = await findNginx(options.install, log);
   if (!nginx.binary) notes.push(`nginx was not measured: ${nginx.why}`);
 
@@ -182,17 +176,15 @@ export async function benchBalancer(
     const stops: (() => Promise<unknown>)[] = [];
     try {
       if (n === 1)
-        contenders.push({ target: 'direct', url: `http://${ips[0]}:${port}`, pids: [], latency: true });
+        contenders.push({ target: 'direct', url: `http://${addresses[0]}`, pids: [], latency: true });
       const proxy = await runStage(STAGE, {
-        script: 'src/proxy.ts',
+        script: 'test/proxy-process.ts',
         // Its log line per request goes into a file, as nginx's access log does.
         logFile: join(logDir, `proxy-${n}.log`),
         env: {
           PORT: '0',
-          LISTEN_HOST: '127.0.0.1',
           UPSTREAM_HOST: `web-${n}`,
-          UPSTREAM_DNS: dns.address,
-          UPSTREAM_PORT: String(port),
+          REPLICAS_FILE: replicasFile,
         },
       });
       stops.push(() => proxy.stop());
@@ -201,7 +193,7 @@ export async function benchBalancer(
         const server = await startNginx(nginx.binary, {
           host: '127.0.0.1',
           port: await freePort(),
-          upstreams: ips.slice(0, n).map((ip) => `${ip}:${port}`),
+          upstreams: addresses.slice(0, n),
           keepalive: 32,
           // The compose file's PROXY_TIMEOUT_MS and the proxy's defaults.
           readTimeoutS: 10,
@@ -215,7 +207,7 @@ export async function benchBalancer(
         for (const bare of ['http-proxy-3', 'node'] as const) {
           const forwarder = await runStage(STAGE, {
             script: BARE_PROXY,
-            env: { BARE: bare, TARGET: `${ips[0]}:${port}` },
+            env: { BARE: bare, TARGET: addresses[0] as string },
           });
           stops.push(() => forwarder.stop());
           contenders.push({

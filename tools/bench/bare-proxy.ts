@@ -1,6 +1,6 @@
 // For `npm run bench` only: the least a proxy written in Node.js can do, to
 // show where the workshop proxy's cost per request comes from. One replica
-// (TARGET=ip:port), keep-alive connections to it, no balancing, no retries,
+// (TARGET=host:port), keep-alive connections to it, no balancing, no retries,
 // no body held, no log. BARE=node: Node's http module alone; BARE=http-proxy-3:
 // the library the workshop proxy is built on, with the proxy's agent and xfwd.
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
@@ -34,6 +34,6 @@ const withHttpProxy = (req: IncomingMessage, res: ServerResponse) => proxy.web(r
 
 const server = createServer(process.env.BARE === 'node' ? nodeOnly : withHttpProxy);
 server.listen(0, '127.0.0.1', () => {
-  console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
+  console.log(`listening on port ${(server.address() as AddressInfo).port}`);
 });
 process.once('SIGTERM', () => process.exit(0));

@@ -3,8 +3,8 @@
 // src/worker.ts (read the same way, from the same variables), on another
 // queue (QUEUE). What it achieves is BullMQ's own cost per job.
 import { Worker } from 'bullmq';
-import { loadWorkerConfig } from '../../stages/05-worker/src/config.ts';
 import { workerConnection } from '../../stages/05-worker/src/redis.ts';
+import { loadWorkerConfig } from '../../stages/05-worker/src/worker-config.ts';
 
 const config = loadWorkerConfig(process.env);
 const queue = process.env.QUEUE ?? 'bench-noop';

@@ -163,8 +163,8 @@ describe('npm run check', () => {
     afterAll(() => cluster.stop());
 
     test('up: every check passes, the four of 04 too', async () => {
-      await cluster.startReplica('127.0.0.2');
-      await cluster.startReplica('127.0.0.3');
+      await cluster.startReplica('replica-2');
+      await cluster.startReplica('replica-3');
       const proxy = await cluster.startProxy();
       const run = await check('04', '--url', proxy.url, '--no-docker');
       expect(run.stdout).not.toContain('✗');
@@ -177,7 +177,7 @@ describe('npm run check', () => {
 
     test('one replica left: the checks of 04 fail and name it', async () => {
       const proxy = await cluster.startProxy();
-      cluster.unpublish('127.0.0.3');
+      cluster.unpublish('replica-3');
       // The proxy asks DNS again every 200 ms here: wait until it knows one replica only.
       for (let i = 0; i < 50; i++) {
         const lb = await (await fetch(`${proxy.url}/__lb`)).json();
@@ -188,7 +188,7 @@ describe('npm run check', () => {
       expect(run.code).toBe(1);
       for (const name of OWN) expect(run.lines).toContainEqual(expect.stringContaining(`✗ ${name} (`));
       expect(run.stdout).toContain('requests were all answered by one replica, replica-2');
-      expect(run.stdout).toContain('GET /__lb lists 1 replica(s): 127.0.0.2:');
+      expect(run.stdout).toContain('GET /__lb lists 1 replica(s): 127.0.0.1:');
       expect(run.stdout).toContain('docs/04-scale.md#do-you-have-a-problem');
       expect(run.lines.at(-1)).toMatch(/^\d+ passed, 4 failed$/);
     });

@@ -4,6 +4,7 @@ import { checkIncludes, syncIncludes } from './includes.ts';
 import { checkLinks } from './links.ts';
 import { type Doc, findDocs, type Problem, readDoc } from './markdown.ts';
 import { checkMermaid } from './mermaid.ts';
+import { checkStageReadmes, checkUnusedRegions } from './stages.ts';
 import { checkSummaries, syncSummaries } from './summaries.ts';
 
 export type CheckName = 'includes' | 'summaries' | 'fragments' | 'links' | 'mermaid';
@@ -16,12 +17,15 @@ export const CHECKS: Record<CheckName, (root: string, doc: Doc) => Problem[]> = 
   mermaid: checkMermaid,
 };
 
-export function checkDocs(root: string, names: CheckName[] = Object.keys(CHECKS) as CheckName[]): Problem[] {
+/** Every check of every doc; without `names`, also the stages' READMEs and their unused regions. */
+export function checkDocs(root: string, names?: CheckName[]): Problem[] {
   const problems: Problem[] = [];
   for (const path of findDocs(root)) {
     const doc = readDoc(root, path);
-    for (const name of names) problems.push(...CHECKS[name](root, doc));
+    for (const name of names ?? (Object.keys(CHECKS) as CheckName[]))
+      problems.push(...CHECKS[name](root, doc));
   }
+  if (!names) problems.push(...checkStageReadmes(root), ...checkUnusedRegions(root));
   return problems;
 }
 

@@ -10,6 +10,7 @@ import { checkLinks } from './links.ts';
 import { anchorsOf, type Doc, formatProblem, githubSlug, splitLines } from './markdown.ts';
 import { checkMermaid, diagramServices } from './mermaid.ts';
 import { extractListing } from './regions.ts';
+import { checkStageReadmes } from './stages.ts';
 import { checkSummaries } from './summaries.ts';
 
 let root: string;
@@ -426,11 +427,63 @@ describe('diff summaries', () => {
   });
 });
 
-test('checkDocs runs every check over docs/**/*.md and README.md', () => {
+test('checkDocs runs every check over docs/**/*.md and README.md, then the stage checks', () => {
   write('README.md', md('[gone](docs/gone.md)'));
   write('docs/deep/a.md', md('<!-- include: nope.ts -->', '```ts', '```', '<!-- /include -->'));
   expect(messages(checkDocs(root))).toEqual([
     'README.md:1: link (docs/gone.md): docs/gone.md does not exist',
     'docs/deep/a.md:1: cannot include nope.ts: nope.ts does not exist',
+    'stages/01-app/README.md:1: missing: a table of the stage programs (program, compose service, entry file, its files)',
+    'stages/01-app/compose.yaml:2: region "web" is included by no doc: include it, or remove its markers',
+    'stages/01-app/src/app.ts:5: region "hello" is included by no doc: include it, or remove its markers',
+    'stages/01-app/src/app.ts:3: region "routes" is included by no doc: include it, or remove its markers',
   ]);
+});
+
+describe("a stage's README.md", () => {
+  const README = (...rows: string[]) =>
+    md(
+      '# Stage 01',
+      '',
+      '| Program | Compose service | Entry file | Its files |',
+      '| --- | --- | --- | --- |',
+      ...rows,
+    );
+  beforeEach(() => {
+    write('stages/01-app/Dockerfile', 'FROM node:24\nCMD ["node", "src/server.ts"]\n');
+    write(
+      'stages/01-app/compose.yaml',
+      'services:\n  web:\n    build: .\n  migrate:\n    image: x\n    command: ["node", "src/migrate.ts"]\n  redis:\n    image: redis\n',
+    );
+    write('stages/01-app/src/server.ts', '');
+    write('stages/01-app/src/migrate.ts', '');
+  });
+
+  test('passes with a row per service that runs our code, and every file of src/ in a row', () => {
+    write(
+      'stages/01-app/README.md',
+      README(
+        '| web | `web` | `src/server.ts` | `src/app.ts` |',
+        '| migrate | `migrate` | `src/migrate.ts` | |',
+      ),
+    );
+    expect(messages(checkStageReadmes(root))).toEqual([]);
+  });
+
+  test('names a missing service, a wrong entry file, a file that does not exist and one in no row', () => {
+    write('stages/01-app/src/extra.ts', '');
+    write(
+      'stages/01-app/README.md',
+      README('| web | `web` | `src/app.ts` | `src/gone.ts` |', '| redis | `redis` | | |'),
+    );
+    expect(messages(checkStageReadmes(root))).toEqual([
+      'stages/01-app/README.md:5: web runs src/server.ts, not src/app.ts',
+      'stages/01-app/README.md:1: compose service migrate (node src/migrate.ts) has no row',
+      'stages/01-app/README.md:5: src/gone.ts does not exist',
+      'stages/01-app/README.md:6: redis is not a compose service that runs a file of src/',
+      'stages/01-app/README.md:1: src/extra.ts is in no row: say which program it belongs to (or "shared")',
+      'stages/01-app/README.md:1: src/migrate.ts is in no row: say which program it belongs to (or "shared")',
+      'stages/01-app/README.md:1: src/server.ts is in no row: say which program it belongs to (or "shared")',
+    ]);
+  });
 });

@@ -12,6 +12,10 @@
 //   `subgraph compose` holds one node per service of stages/NN-*/compose.yaml,
 //   with the service name as the node id (the full rule is at the top of mermaid.ts).
 //
+// - stages (stages.ts): each stage's README.md has a row per compose service that runs a
+//   file of src/ (the service, its entry file, its files), and every file of src/ is in a row;
+//   every `#region` in a stage is included by some doc.
+//
 // - the index (docs/README.md) gives each chapter the time its own "Time: about N minutes." line says.
 //
 // checks.test.ts shows each rule failing on small made-up docs.
@@ -21,6 +25,7 @@ import { repoRoot } from '../lib/root.ts';
 import { CHECKS, type CheckName } from './check.ts';
 import { findDocs, formatProblem, readDoc } from './markdown.ts';
 import { isChapter } from './mermaid.ts';
+import { checkStageReadmes, checkUnusedRegions, stageNames } from './stages.ts';
 
 const root = repoRoot;
 const docs = findDocs(root);
@@ -46,6 +51,15 @@ describe.each(docs)('%s', (path) => {
 
 (chapters.length > 0 ? describe.each(chapters) : describe.skip.each([['none']]))('chapter %s', (path) => {
   test('its mermaid diagram draws the services of its compose.yaml', () => expectNoProblems('mermaid', path));
+});
+
+test("each stage's README.md names its programs as compose.yaml runs them, and every file of src/", () => {
+  expect(stageNames(root)).toHaveLength(6);
+  expect(checkStageReadmes(root).map(formatProblem)).toEqual([]);
+});
+
+test('every #region in the stages is included by some doc', () => {
+  expect(checkUnusedRegions(root).map(formatProblem)).toEqual([]);
 });
 
 test('the index gives each chapter the time the chapter itself states', () => {

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from './config.ts';
 const config = loadConfigOrExit();
 const server = createApp().listen(config.port);
 await once(server, 'listening');
-console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
+console.log(`listening on port ${(server.address() as AddressInfo).port}`);
 
 // `docker compose stop` sends SIGTERM, Ctrl-C sends SIGINT. Either way: stop
 // taking new connections, let the requests in flight finish, then exit 0.

@@ -12,7 +12,7 @@ const redis = createRedis(config.redisUrl);
 await once(redis, 'ready', { signal: AbortSignal.timeout(5000) }).catch(() => {});
 const server = createApp({ redis }).listen(config.port);
 await once(server, 'listening');
-console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
+console.log(`listening on port ${(server.address() as AddressInfo).port}`);
 
 // `docker compose stop` sends SIGTERM, Ctrl-C sends SIGINT. Either way: stop
 // taking new connections, let the requests in flight finish, close the

@@ -62,7 +62,6 @@ function readInteger(
   return value;
 }
 
-// #region url
 function readUrl(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: string[]): string {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
@@ -86,4 +85,3 @@ function withoutPassword(raw: string): string {
   url.password = '***';
   return url.toString();
 }
-// #endregion url

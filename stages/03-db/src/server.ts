@@ -15,7 +15,7 @@ await once(redis, 'ready', { signal: AbortSignal.timeout(5000) }).catch(() => {}
 const db = createDatabase(config.databaseUrl);
 const server = createApp({ redis, db, bodyLimit: config.bodyLimit }).listen(config.port);
 await once(server, 'listening');
-console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
+console.log(`listening on port ${(server.address() as AddressInfo).port}`);
 
 // `docker compose stop` sends SIGTERM, Ctrl-C sends SIGINT. Either way: stop
 // taking new connections, let the requests in flight finish, close the

@@ -28,7 +28,6 @@ export function createApp({
   const app = express();
   app.disable('x-powered-by');
 
-  // #region served-by
   // Several copies (replicas) of this app run behind the load balancer. Every
   // response says which one answered it, errors included.
   app.use((_req, res, next) => {
@@ -38,7 +37,6 @@ export function createApp({
     if (isDraining()) res.set('Connection', 'close');
     next();
   });
-  // #endregion served-by
 
   app.get('/', async (_req, res) => {
     // INCR adds one and returns the new value in a single step inside Redis,

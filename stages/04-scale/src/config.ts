@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 
 // Every setting comes from the environment, so the same image runs on a laptop,
@@ -6,8 +5,6 @@ import { hostname } from 'node:os';
 export interface Config {
   /** The TCP port the HTTP server listens on (0 picks a free one, handy in tests). */
   port: number;
-  /** The address to listen on; empty means every address of the machine (of the container). */
-  host: string;
   /**
    * How long a stopping replica keeps serving, its /healthz saying "draining",
    * before it closes its listener: longer than the proxy takes to notice
@@ -34,42 +31,12 @@ export interface Config {
   replicaName: string;
 }
 
-// #region proxy-config
-/** The load balancer (src/proxy.ts): the same image, another command, settings of its own. */
-export interface ProxyConfig {
-  port: number;
-  host: string;
-  shutdownTimeoutMs: number;
-  /** The name that resolves to every replica: the compose service name. */
-  upstreamHost: string;
-  /** The port the replicas listen on (the same in every container). */
-  upstreamPort: number;
-  /** DNS servers to ask ("ip" or "ip:port"); none means the system's, which in compose is Docker's. */
-  upstreamDns: string[];
-  /** How often to ask DNS again, to notice replicas that came or went. */
-  resolveIntervalMs: number;
-  /** How often to ask every replica for /healthz: is it draining, is one that failed back? */
-  healthIntervalMs: number;
-  /** How long a replica may stay silent on a request before the client gets a 504. */
-  proxyTimeoutMs: number;
-  /** How long connecting to a replica may take before another one gets the request. */
-  connectTimeoutMs: number;
-  /** The largest request body the proxy takes (it holds bodies, so that it can send them again). */
-  maxBodyBytes: number;
-  /** How long a client may take to send the request's headers (408 after that). */
-  headersTimeoutMs: number;
-  /** How long a client may take to send the whole request, body included (408 after that). */
-  requestTimeoutMs: number;
-}
-// #endregion proxy-config
-
 /** A setting that cannot be used. loadConfigOrExit() prints the message and exits. */
 export class ConfigError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: readInteger(env, 'PORT', 8080, 0, 65535),
-    host: readText(env, 'LISTEN_HOST', ''),
     // 3 s: the proxy notices within about 1 s; the rest is for a busy laptop.
     drainMs: readInteger(env, 'DRAIN_MS', 3_000, 0, 600_000),
     // 5 s: 3 s of draining + 5 s < the 10 s before Docker sends SIGKILL.
@@ -85,47 +52,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-// #region load-proxy-config
-export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConfig {
-  const config: ProxyConfig = {
-    port: readInteger(env, 'PORT', 8080, 0, 65535),
-    host: readText(env, 'LISTEN_HOST', ''),
-    shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    upstreamHost: readText(env, 'UPSTREAM_HOST', 'web'),
-    upstreamPort: readInteger(env, 'UPSTREAM_PORT', 8080, 1, 65535),
-    upstreamDns: readDnsServers(env, 'UPSTREAM_DNS'),
-    resolveIntervalMs: readInteger(env, 'RESOLVE_INTERVAL_MS', 2_000, 100, 600_000),
-    healthIntervalMs: readInteger(env, 'HEALTH_INTERVAL_MS', 1_000, 100, 600_000),
-    proxyTimeoutMs: readInteger(env, 'PROXY_TIMEOUT_MS', 10_000, 100, 600_000),
-    connectTimeoutMs: readInteger(env, 'CONNECT_TIMEOUT_MS', 1_000, 100, 600_000),
-    maxBodyBytes: readInteger(env, 'PROXY_MAX_BODY_BYTES', 1_048_576, 0, 1_073_741_824),
-    // 10 s for the headers: a real client sends them at once, even from a
-    // busy laptop; a client that trickles them in holds a connection open.
-    headersTimeoutMs: readInteger(env, 'HEADERS_TIMEOUT_MS', 10_000, 1_000, 600_000),
-    // 30 s for the whole request: a 1 MiB body (PROXY_MAX_BODY_BYTES) at a
-    // slow 50 KiB/s still fits; a body that stops halfway does not.
-    requestTimeoutMs: readInteger(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000),
-  };
-  if (config.headersTimeoutMs > config.requestTimeoutMs) {
-    throw new ConfigError(
-      'HEADERS_TIMEOUT_MS must not be longer than REQUEST_TIMEOUT_MS: the headers are part of the request',
-    );
-  }
-  return config;
-}
-// #endregion load-proxy-config
-
 /** For the entry points (server.ts, migrate.ts): the config, or a message and exit 1. */
 export function loadConfigOrExit(): Config {
   return orExit(loadConfig);
 }
 
-/** For the load balancer, src/proxy.ts: the same, with its own settings. */
-export function loadProxyConfigOrExit(): ProxyConfig {
-  return orExit(loadProxyConfig);
-}
-
-function orExit<T>(load: () => T): T {
+/** For every program's entry point: its config, or a message and exit 1. */
+export function orExit<T>(load: () => T): T {
   try {
     return load();
   } catch (err) {
@@ -135,7 +68,7 @@ function orExit<T>(load: () => T): T {
   }
 }
 
-function readInteger(
+export function readInteger(
   env: NodeJS.ProcessEnv,
   name: string,
   fallback: number,
@@ -151,25 +84,8 @@ function readInteger(
   return value;
 }
 
-// #region url
-function readText(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+export function readText(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   return env[name]?.trim() || fallback;
-}
-
-function readDnsServers(env: NodeJS.ProcessEnv, name: string): string[] {
-  const servers = readText(env, name, '')
-    .split(',')
-    .map((server) => server.trim())
-    .filter((server) => server !== '');
-  for (const server of servers) {
-    const [ip = '', port] = server.split(':');
-    if (isIP(ip) !== 4 || (port !== undefined && !/^\d{1,5}$/.test(port))) {
-      throw new ConfigError(
-        `${name} must be a comma-separated list of IPv4 addresses (ip or ip:port), got "${server}"`,
-      );
-    }
-  }
-  return servers;
 }
 
 function readUrl(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: string[]): string {
@@ -195,4 +111,3 @@ function withoutPassword(raw: string): string {
   url.password = '***';
   return url.toString();
 }
-// #endregion url

@@ -21,7 +21,7 @@ const app = createApp({
   replicaName: config.replicaName,
   isDraining: () => draining,
 });
-const server = app.listen(config.port, config.host);
+const server = app.listen(config.port);
 
 // #region shutdown
 // `docker compose stop` sends SIGTERM, Ctrl-C sends SIGINT. Either way: drain
@@ -58,4 +58,4 @@ function shutdown(): void {
 // Said last, once SIGTERM is ours to handle: a `docker compose stop` right
 // after this line must find the handlers in place.
 await once(server, 'listening');
-console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
+console.log(`listening on port ${(server.address() as AddressInfo).port}`);

@@ -3,26 +3,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { StageProcess } from '../../../testing/stage-process.ts';
 import { Cluster, eventually, eventuallyReplica, lbStatus } from './cluster.ts';
 
-// One real replica (127.0.0.2) and, per test, a fake one that misbehaves:
-// a raw TCP server on the same port at another loopback address. Each test
-// has a proxy of its own that sees the real replica and its fake, under a
-// DNS name of its own.
+// One real replica (replica-2) and, per test, a fake one that misbehaves:
+// a raw TCP server on a port of its own. Each test has a proxy of its own
+// that sees the real replica and its fake, under a service name of its own.
 let cluster: Cluster;
 const TIMEOUT_MS = 1000;
 
 beforeAll(async () => {
   cluster = await Cluster.start();
-  await cluster.startReplica('127.0.0.2');
+  await cluster.startReplica('replica-2');
 });
 afterAll(() => cluster?.stop());
 
-const address = (ip: string) => `${ip}:${cluster.port}`;
+const address = (name: string) => cluster.address(name);
 
-/** A proxy whose service name resolves to the real replica and the fake at `fakeIp`. */
-async function proxyWithFake(fakeIp: string, onConnection: (socket: Socket) => void): Promise<StageProcess> {
-  await cluster.startFake(fakeIp, onConnection);
-  const name = `with-fake-${fakeIp.split('.')[3]}`;
-  cluster.dns.set(name, ['127.0.0.2', fakeIp]);
+/** A proxy whose service name resolves to the real replica and the fake `fake`. */
+async function proxyWithFake(fake: string, onConnection: (socket: Socket) => void): Promise<StageProcess> {
+  await cluster.startFake(fake, onConnection);
+  const name = `with-${fake}`;
+  cluster.setName(name, ['replica-2', fake]);
   return cluster.startProxy({ UPSTREAM_HOST: name, PROXY_TIMEOUT_MS: String(TIMEOUT_MS) });
 }
 
@@ -48,8 +47,8 @@ async function until(status: number, send: () => Promise<Response>): Promise<Res
 
 describe('stage 04: replicas that misbehave', () => {
   test('a replica that hangs: 504 naming it after PROXY_TIMEOUT_MS, then it is out of the rotation', async () => {
-    const hung = address('127.0.0.9');
-    const proxy = await proxyWithFake('127.0.0.9', () => {}); // accepts, never answers
+    const hung = address('replica-9');
+    const proxy = await proxyWithFake('replica-9', () => {}); // accepts, never answers
     const res = await until(504, () => fetch(proxy.url, { signal: AbortSignal.timeout(5000) }));
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await res.json()).toEqual({
@@ -73,8 +72,8 @@ describe('stage 04: replicas that misbehave', () => {
   });
 
   test('a replica that drops the connection after it got the request: GET goes to another replica', async () => {
-    const dropper = address('127.0.0.10');
-    const proxy = await proxyWithFake('127.0.0.10', (socket) => afterHeaders(socket, () => socket.destroy()));
+    const dropper = address('replica-10');
+    const proxy = await proxyWithFake('replica-10', (socket) => afterHeaders(socket, () => socket.destroy()));
     for (let i = 0; i < 4; i++) {
       const res = await fetch(proxy.url, { signal: AbortSignal.timeout(5000) });
       expect(res.status).toBe(200);
@@ -83,13 +82,15 @@ describe('stage 04: replicas that misbehave', () => {
     }
     const seen = (await lbStatus(proxy)).replicas.find((replica) => replica.address === dropper);
     expect(seen).toMatchObject({ state: 'down', failures: 1, lastError: 'socket hang up' });
-    expect(proxy.output()).toMatch(/^GET \/ 200 replica-2 127\.0\.0\.2:\d+ \d+ms \(try 2\)$/m);
+    expect(proxy.output()).toMatch(
+      new RegExp(`^GET / 200 replica-2 ${address('replica-2')} \\d+ms \\(try 2\\)$`, 'm'),
+    );
     await proxy.stop();
   });
 
   test('...but a POST there is a 502 naming the replica: it may have done its work already', async () => {
-    const dropper = address('127.0.0.11');
-    const proxy = await proxyWithFake('127.0.0.11', (socket) => afterHeaders(socket, () => socket.destroy()));
+    const dropper = address('replica-11');
+    const proxy = await proxyWithFake('replica-11', (socket) => afterHeaders(socket, () => socket.destroy()));
     const post = () =>
       fetch(`${proxy.url}/records`, {
         method: 'POST',
@@ -106,7 +107,7 @@ describe('stage 04: replicas that misbehave', () => {
   });
 
   test('a replica that dies in the middle of its answer: the client is cut off too, it does not hang', async () => {
-    const proxy = await proxyWithFake('127.0.0.12', (socket) =>
+    const proxy = await proxyWithFake('replica-12', (socket) =>
       afterHeaders(socket, () => {
         socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nthe first ');
         setTimeout(() => socket.destroy(), 50);
@@ -122,13 +123,13 @@ describe('stage 04: replicas that misbehave', () => {
       );
     }
     expect(cutOff).toBe(true);
-    await eventuallyReplica(proxy, address('127.0.0.12'), (replica) => replica?.state === 'down');
+    await eventuallyReplica(proxy, address('replica-12'), (replica) => replica?.state === 'down');
     expect((await fetch(proxy.url)).status).toBe(200);
     await proxy.stop();
   });
 
   test('clients that hang up in the middle do not hurt the proxy', async () => {
-    const proxy = await proxyWithFake('127.0.0.13', () => {}); // a hung replica, to have requests in flight
+    const proxy = await proxyWithFake('replica-13', () => {}); // a hung replica, to have requests in flight
     const port = Number(new URL(proxy.url).port);
     // 1. A client that hangs up halfway through its request body.
     const halfway = connect(port, '127.0.0.1');
@@ -153,7 +154,7 @@ describe('stage 04: replicas that misbehave', () => {
     const res = await fetch(proxy.url, { signal: AbortSignal.timeout(5000) });
     expect(res.status).toBe(200);
     const hung = (await lbStatus(proxy)).replicas.find(
-      (replica) => replica.address === address('127.0.0.13'),
+      (replica) => replica.address === address('replica-13'),
     );
     expect(hung).toMatchObject({ failures: 0 });
     expect(proxy.output()).toMatch(/^GET \/ aborted /m);
@@ -166,7 +167,7 @@ describe('stage 04: replicas that misbehave', () => {
     // sent on a connection at the moment the replica closes it fails, so the
     // proxy must close first (Node's agent: a second earlier).
     let idleUntilClosed: Promise<number> | undefined;
-    const proxy = await proxyWithFake('127.0.0.14', (socket) => {
+    const proxy = await proxyWithFake('replica-14', (socket) => {
       afterHeaders(socket, () => {
         const answered = Date.now();
         idleUntilClosed = new Promise((resolve) => socket.once('end', () => resolve(Date.now() - answered)));
@@ -191,7 +192,7 @@ describe('stage 04: replicas that misbehave', () => {
     // timeout, shutdown) just as the proxy sends the next request on one: it
     // answers the first request of a connection, and resets the connection
     // when a second one arrives on it, without reading it.
-    const proxy = await proxyWithFake('127.0.0.15', (socket) => {
+    const proxy = await proxyWithFake('replica-15', (socket) => {
       let requests = 0;
       afterHeaders(socket, () => {
         if (++requests > 1) return void socket.resetAndDestroy();
@@ -215,15 +216,18 @@ describe('stage 04: replicas that misbehave', () => {
     expect(res.status).toBe(201);
     expect(res.headers.get('x-served-by')).toBe('replica-2');
     expect((await res.json()).data).toEqual({ race: true });
-    const retried = /^POST \/records 201 replica-2 127\.0\.0\.2:\d+ \d+ms \(try 2\)$/m;
+    const retried = new RegExp(
+      `^POST /records 201 replica-2 ${address('replica-2')} \\d+ms \\(try 2\\)$`,
+      'm',
+    );
     await eventually('the log line of the POST', () => (retried.test(proxy.output()) ? true : undefined));
     await proxy.stop();
   });
 
   test('every replica is asked for /healthz: one that says "draining" leaves the rotation, and comes back', async () => {
     let draining = true;
-    const fake = address('127.0.0.16');
-    const proxy = await proxyWithFake('127.0.0.16', (socket) => {
+    const fake = address('replica-16');
+    const proxy = await proxyWithFake('replica-16', (socket) => {
       afterHeaders(socket, () => {
         const body = draining ? '{"status":"draining"}' : '{"status":"ok"}';
         const status = draining ? '503 Service Unavailable' : '200 OK';
@@ -235,7 +239,9 @@ describe('stage 04: replicas that misbehave', () => {
     // It never failed a request: only its health probe can take it out.
     const seen = await eventuallyReplica(proxy, fake, (replica) => replica?.state === 'draining');
     expect(seen).toMatchObject({ failures: 0 });
-    expect(proxy.output()).toMatch(/replica 127\.0\.0\.16:\d+ \(.*\) is draining: out of the rotation/);
+    expect(proxy.output()).toMatch(
+      new RegExp(`replica ${address('replica-16')} \\(.*\\) is draining: out of the rotation`),
+    );
     for (let i = 0; i < 4; i++) {
       const res = await fetch(proxy.url, { signal: AbortSignal.timeout(5000) });
       expect(res.headers.get('x-served-by')).toBe('replica-2');
@@ -248,7 +254,7 @@ describe('stage 04: replicas that misbehave', () => {
   });
 
   test('a request body over PROXY_MAX_BODY_BYTES is a 413 from the proxy', async () => {
-    cluster.dns.set('only-real', ['127.0.0.2']);
+    cluster.setName('only-real', ['replica-2']);
     const proxy = await cluster.startProxy({ UPSTREAM_HOST: 'only-real', PROXY_MAX_BODY_BYTES: '1000' });
     const res = await fetch(`${proxy.url}/records`, {
       method: 'POST',

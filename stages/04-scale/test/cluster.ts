@@ -1,69 +1,94 @@
-// The compose setup of this stage, on loopback: a DNS server that plays
-// Docker's (the service name `web` resolves to every replica), several real
-// web processes (src/server.ts) that listen on the same port at different
-// loopback addresses, 127.0.0.2, 127.0.0.3, ... (like containers, each with
-// an address of its own), and the real proxy (src/proxy.ts) in front.
-// On Linux all of 127.0.0.0/8 is loopback: no setup needed.
+// The compose setup of this stage, on loopback: several real web processes
+// (src/server.ts), each on a port of its own, like containers that each have
+// an address of their own, and the real proxy in front (test/proxy-process.ts:
+// src/proxy-server.ts, which finds the replicas in a file this class writes,
+// where compose's proxy asks Docker's DNS). Replicas have names, replica-2,
+// replica-3, ..., which they give in X-Served-By.
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startDnsServer, type TestDnsServer } from '../../../testing/dns-server.ts';
 import { createMigratedDatabase, type TestDatabase, testRedisUrl } from '../../../testing/isolation.ts';
 import { freePort } from '../../../testing/services.ts';
 import { runStage, type StageProcess } from '../../../testing/stage-process.ts';
+import type { ReplicasFile } from './proxy-process.ts';
+
+const STAGE = '04-scale';
+/** replica-1 to replica-20: the names a test may use. */
+const REPLICAS = 20;
 
 export class Cluster {
-  readonly dns: TestDnsServer;
-  /** The port of every replica (UPSTREAM_PORT). */
-  readonly port: number;
   /** REDIS_URL and DATABASE_URL that every replica shares, like the containers share redis and db. */
   readonly env: { REDIS_URL: string; DATABASE_URL: string };
   readonly #database: TestDatabase;
-  /** What DNS says about `web`, in the order the addresses were published. */
-  readonly published = new Set<string>();
+  /** What the proxies read instead of DNS: the replicas of each name. */
+  readonly #dir = mkdtempSync(join(tmpdir(), 'workshop-replicas-'));
+  readonly #file = join(this.#dir, 'replicas.json');
+  readonly #names: ReplicasFile['names'] = { web: [] };
+  #down = false;
+  /** The port of each replica, by name. */
+  readonly #ports = new Map<string, number>();
   readonly #processes = new Set<StageProcess>();
   readonly #servers = new Set<Server>();
 
-  private constructor(dns: TestDnsServer, port: number, redisUrl: string, database: TestDatabase) {
-    this.dns = dns;
-    this.port = port;
+  private constructor(redisUrl: string, database: TestDatabase, ports: number[]) {
     this.env = { REDIS_URL: redisUrl, DATABASE_URL: database.url };
     this.#database = database;
+    // replica-N gets the Nth port in the order the pool sorts addresses in
+    // (as text: replica-10 comes before replica-2), so that whose turn it is
+    // does not depend on which ports happened to be free.
+    const order = Array.from({ length: REPLICAS }, (_, i) => i + 1).sort((a, b) =>
+      String(a).localeCompare(String(b)),
+    );
+    const sorted = ports.map(String).sort();
+    for (const [i, n] of order.entries()) this.#ports.set(`replica-${n}`, Number(sorted[i]));
+    this.#write();
   }
 
-  /** A new DNS server, this test file's Redis database, and a new Postgres database with the tables. */
+  /** This test file's Redis database, and a new Postgres database with the tables. */
   static async start(): Promise<Cluster> {
-    await checkLoopbackAddresses();
     // Migrated once, before any replica, as compose's `migrate` service does.
-    const database = await createMigratedDatabase('04-scale');
-    return new Cluster(await startDnsServer(), await freePort(), await testRedisUrl(), database);
+    const database = await createMigratedDatabase(STAGE);
+    const ports: number[] = [];
+    while (ports.length < REPLICAS) {
+      const port = await freePort();
+      if (!ports.includes(port)) ports.push(port);
+    }
+    return new Cluster(await testRedisUrl(), database, ports);
   }
 
-  /** A web replica on `ip`, with REPLICA_NAME `replica-N` for 127.0.0.N, and published in DNS. */
-  async startReplica(ip: string, env: Record<string, string> = {}): Promise<StageProcess> {
-    const replica = await runStage('04-scale', {
-      env: { ...this.env, PORT: String(this.port), LISTEN_HOST: ip, REPLICA_NAME: replicaName(ip), ...env },
+  /** "127.0.0.1:PORT" of the replica `name` (what GET /__lb calls it). */
+  address(name: string): string {
+    return `127.0.0.1:${this.#port(name)}`;
+  }
+
+  /** A web replica `name` (its REPLICA_NAME), on its port, and published under `web`. */
+  async startReplica(name: string, env: Record<string, string> = {}): Promise<StageProcess> {
+    const port = this.#port(name);
+    const replica = await runStage(STAGE, {
+      env: { ...this.env, PORT: String(port), REPLICA_NAME: name, ...env },
     });
     this.#processes.add(replica);
-    this.publish(ip);
+    this.publish(name);
     return replica;
   }
 
-  /** A raw TCP server on `ip` that plays a broken replica: `onConnection` decides what it does. */
-  async startFake(ip: string, onConnection: (socket: Socket) => void): Promise<Server> {
+  /** A raw TCP server that plays a broken replica: `onConnection` decides what it does. */
+  async startFake(name: string, onConnection: (socket: Socket) => void): Promise<Server> {
+    const port = this.#port(name);
     const server = createServer(onConnection);
-    await new Promise<void>((resolve) => server.listen(this.port, ip, resolve));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     this.#servers.add(server);
-    this.publish(ip);
     return server;
   }
 
-  /** The proxy, asking this cluster's DNS server for `web`, with short intervals so tests run fast. */
+  /** The proxy, with short intervals so tests run fast. */
   async startProxy(env: Record<string, string> = {}): Promise<StageProcess> {
-    const proxy = await runStage('04-scale', {
-      script: 'src/proxy.ts',
+    const proxy = await runStage(STAGE, {
+      script: 'test/proxy-process.ts',
       env: {
-        UPSTREAM_DNS: this.dns.address,
-        UPSTREAM_PORT: String(this.port),
+        REPLICAS_FILE: this.#file,
         RESOLVE_INTERVAL_MS: '200',
         HEALTH_INTERVAL_MS: '200',
         PROXY_TIMEOUT_MS: '1500',
@@ -74,16 +99,34 @@ export class Cluster {
     return proxy;
   }
 
-  /** Adds addresses to the DNS answer for `web` (docker compose up --scale web=N, one more). */
-  publish(...ips: string[]): void {
-    for (const ip of ips) this.published.add(ip);
-    this.dns.set('web', [...this.published]);
+  /** Adds replicas to `web` (docker compose up --scale web=N, one more). A name need not run. */
+  publish(...names: string[]): void {
+    const published = new Set(this.#names.web);
+    for (const name of names) published.add(this.address(name));
+    this.#set('web', [...published]);
   }
 
-  /** Takes addresses out of the DNS answer (the container is gone). */
-  unpublish(...ips: string[]): void {
-    for (const ip of ips) this.published.delete(ip);
-    this.dns.set('web', [...this.published]);
+  /** Takes replicas out of `web` (the container is gone). */
+  unpublish(...names: string[]): void {
+    const gone = new Set(names.map((name) => this.address(name)));
+    this.#set(
+      'web',
+      (this.#names.web ?? []).filter((address) => !gone.has(address)),
+    );
+  }
+
+  /** What the service name `host` resolves to from now on (a name of its own for one test's proxy). */
+  setName(host: string, names: string[]): void {
+    this.#set(
+      host,
+      names.map((name) => this.address(name)),
+    );
+  }
+
+  /** From now on, every lookup fails (the DNS server is down). */
+  breakDns(): void {
+    this.#down = true;
+    this.#write();
   }
 
   async stop(): Promise<void> {
@@ -93,32 +136,28 @@ export class Cluster {
         p.child.exitCode === null && !p.child.signalCode ? p.stop('SIGKILL') : null,
       ),
     );
-    await this.dns.close();
     await this.#database.drop();
+    rmSync(this.#dir, { recursive: true, force: true });
   }
-}
 
-/** Linux answers on all of 127.0.0.0/8; macOS only on 127.0.0.1 unless told otherwise. */
-async function checkLoopbackAddresses(): Promise<void> {
-  const server = createServer();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.13', resolve);
-    });
-  } catch (err) {
-    throw new Error(
-      `These tests run replicas on 127.0.0.2 to 127.0.0.13, and this machine cannot listen there ` +
-        `(${(err as Error).message}). On macOS, add the addresses to the loopback interface first: ` +
-        'for i in $(seq 2 13); do sudo ifconfig lo0 alias 127.0.0.$i up; done',
-    );
-  } finally {
-    server.close();
+  #port(name: string): number {
+    const port = this.#ports.get(name);
+    if (port === undefined)
+      throw new Error(`${name}: not a name of this cluster (replica-1 to replica-${REPLICAS})`);
+    return port;
   }
-}
 
-export function replicaName(ip: string): string {
-  return `replica-${ip.split('.').at(-1)}`;
+  #set(host: string, addresses: string[]): void {
+    this.#names[host] = addresses;
+    this.#write();
+  }
+
+  // Written whole each time: the proxy reads it between two writes, never halfway.
+  #write(): void {
+    const content: ReplicasFile = { names: this.#names, down: this.#down };
+    writeFileSync(`${this.#file}.new`, JSON.stringify(content));
+    renameSync(`${this.#file}.new`, this.#file);
+  }
 }
 
 export interface LbReplica {

@@ -9,7 +9,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import express from 'express';
-import { loadDashboardConfigOrExit } from './config.ts';
+import { loadDashboardConfigOrExit } from './dashboard-config.ts';
 import { ARCHIVE_QUEUE } from './queue.ts';
 import { closeRedis, createRedis } from './redis.ts';
 
@@ -42,7 +42,7 @@ app.use('/', board.getRouter());
 
 const server = app.listen(config.port);
 await once(server, 'listening');
-console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
+console.log(`listening on port ${(server.address() as AddressInfo).port}`);
 
 process.once('SIGTERM', () => shutdown('SIGTERM'));
 process.once('SIGINT', () => shutdown('SIGINT'));

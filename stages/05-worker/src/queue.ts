@@ -69,7 +69,7 @@ export const CAPPED_BACKOFF = 'capped-exponential';
 
 /**
  * The options every archive job gets, whoever adds it: web (POST /records)
- * or the worker's reconciler (src/reconciler.ts).
+ * or the worker's reconciler (src/worker-reconciler.ts).
  */
 export function archiveJobOptions(retry: RetrySettings): JobsOptions {
   return {

@@ -50,7 +50,7 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
   /**
    * Adds the record's archive job, best effort: false when Redis is down or
    * does not answer within QUEUE_WAIT_MS. Then the worker's reconciler
-   * (src/reconciler.ts) adds it later; and should this add reach Redis late
+   * (src/worker-reconciler.ts) adds it later; and should this add reach Redis late
    * after all, the job id makes it the same job.
    */
   async function queueArchive(id: number): Promise<boolean> {

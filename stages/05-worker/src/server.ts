@@ -27,9 +27,8 @@ const app = createApp({
   replicaName: config.replicaName,
   isDraining: () => draining,
 });
-const server = app.listen(config.port, config.host);
+const server = app.listen(config.port);
 
-// #region shutdown
 // `docker compose stop` sends SIGTERM, Ctrl-C sends SIGINT. Either way: drain
 // first (keep serving while the proxy takes us out of the rotation), then stop
 // taking new connections, let the requests in flight finish, close the
@@ -60,9 +59,8 @@ function shutdown(): void {
   // A client that never finishes its request must not keep us alive forever.
   setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs).unref();
 }
-// #endregion shutdown
 
 // Said last, once SIGTERM is ours to handle: a `docker compose stop` right
 // after this line must find the handlers in place.
 await once(server, 'listening');
-console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
+console.log(`listening on port ${(server.address() as AddressInfo).port}`);

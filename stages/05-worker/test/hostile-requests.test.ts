@@ -9,7 +9,7 @@ let proxy: StageProcess;
 
 beforeAll(async () => {
   cluster = await Cluster.start();
-  await cluster.startReplica('127.0.0.2');
+  await cluster.startReplica('replica-2');
   // Short limits for slow clients, so that the test need not wait 10 and 30 s.
   proxy = await cluster.startProxy({ HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '2000' });
 });

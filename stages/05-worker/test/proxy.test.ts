@@ -7,11 +7,11 @@ import { Cluster, eventually, lbStatus, load, tally } from './cluster.ts';
 // Three replicas of web behind the proxy, sharing one Redis and one Postgres database.
 let cluster: Cluster;
 let proxy: StageProcess;
-const ips = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
+const names = ['replica-2', 'replica-3', 'replica-4'];
 
 beforeAll(async () => {
   cluster = await Cluster.start();
-  for (const ip of ips) await cluster.startReplica(ip);
+  for (const name of names) await cluster.startReplica(name);
   proxy = await cluster.startProxy();
 });
 afterAll(() => cluster?.stop());
@@ -92,16 +92,19 @@ describe('stage 05: the proxy spreads the load', () => {
 
   test('GET /__lb shows every replica with its state and its request and failure counts', async () => {
     const status = await lbStatus(proxy);
-    expect(status.upstream).toBe(`web:${cluster.port}`);
+    expect(status.upstream).toBe('web:8080');
+    // In the pool's order: by address.
     expect(status.replicas).toEqual(
-      ips.map((ip) => ({
-        address: `${ip}:${cluster.port}`,
-        name: `replica-${ip.split('.')[3]}`,
-        state: 'up',
-        requests: expect.any(Number),
-        failures: 0,
-        lastError: null,
-      })),
+      names
+        .toSorted((a, b) => cluster.address(a).localeCompare(cluster.address(b)))
+        .map((name) => ({
+          address: cluster.address(name),
+          name,
+          state: 'up',
+          requests: expect.any(Number),
+          failures: 0,
+          lastError: null,
+        })),
     );
     const total = status.replicas.reduce((sum, replica) => sum + replica.requests, 0);
     expect(total).toBeGreaterThanOrEqual(300);
@@ -119,7 +122,7 @@ describe('stage 05: the proxy spreads the load', () => {
         .find((l) => l.includes('from=log-test')),
     );
     expect(line).toMatch(
-      new RegExp(`^GET /healthz\\?from=log-test 200 ${replica} 127\\.0\\.0\\.\\d:\\d+ \\d+ms$`),
+      new RegExp(`^GET /healthz\\?from=log-test 200 ${replica} 127\\.0\\.0\\.1:\\d+ \\d+ms$`),
     );
   });
 
@@ -162,9 +165,9 @@ describe('stage 05: the proxy process', () => {
     ['PROXY_TIMEOUT_MS', 'soon', 'PROXY_TIMEOUT_MS must be a whole number from 100 to 600000, got "soon"'],
     ['UPSTREAM_PORT', '0', 'UPSTREAM_PORT must be a whole number from 1 to 65535, got "0"'],
     [
-      'UPSTREAM_DNS',
-      'dns.google',
-      'UPSTREAM_DNS must be a comma-separated list of IPv4 addresses (ip or ip:port), got "dns.google"',
+      'HEADERS_TIMEOUT_MS',
+      '40000',
+      'HEADERS_TIMEOUT_MS must not be longer than REQUEST_TIMEOUT_MS: the headers are part of the request',
     ],
   ])('%s=%s stops the start with a message that names it', async (name, value, message) => {
     const { code, output } = await runStageToExit('05-worker', {

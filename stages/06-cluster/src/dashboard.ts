@@ -10,7 +10,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import express from 'express';
 import { publicKey, requireScope } from './auth.ts';
-import { loadDashboardConfigOrExit } from './config.ts';
+import { loadDashboardConfigOrExit } from './dashboard-config.ts';
 import { errorHandler } from './errors.ts';
 import { ARCHIVE_QUEUE } from './queue.ts';
 import { closeRedis, createRedis } from './redis.ts';
@@ -22,7 +22,6 @@ await once(redis, 'ready', { signal: AbortSignal.timeout(5000) }).catch(() => {}
 const queue = new Queue(ARCHIVE_QUEUE, { connection: redis, skipVersionCheck: true });
 queue.on('error', () => {});
 
-// #region board
 const board = new ExpressAdapter();
 board.setBasePath('/');
 createBullBoard({ queues: [new BullMQAdapter(queue)], serverAdapter: board });
@@ -50,13 +49,12 @@ app.get('/login', (req, res) => {
 app.use(requireScope(await publicKey(config.auth.publicKey), config.auth, 'dashboard'));
 // #endregion dashboard-auth
 app.use('/', board.getRouter());
-// #endregion board
 // A refused token gets the same JSON 401/403 as from web.
 app.use(errorHandler);
 
 const server = app.listen(config.port);
 await once(server, 'listening');
-console.log(`listening on http://localhost:${(server.address() as AddressInfo).port}`);
+console.log(`listening on port ${(server.address() as AddressInfo).port}`);
 
 process.once('SIGTERM', () => shutdown('SIGTERM'));
 process.once('SIGINT', () => shutdown('SIGINT'));

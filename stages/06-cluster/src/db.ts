@@ -36,7 +36,6 @@ export interface Database {
   close(): Promise<void>;
 }
 
-// #region timeouts
 /**
  * Sequelize keeps a pool of connections to Postgres and hands one to each
  * query. An outage shows at once, without any timeout: a stopped server
@@ -76,7 +75,6 @@ export function createDatabase(url: string, applicationName = 'web'): Database {
       query_timeout: 7000,
     },
   });
-  // #endregion timeouts
 
   const Record: RecordModel = sequelize.define(
     'Record',

@@ -1,7 +1,6 @@
 import { type BackoffStrategy, type Job, type JobState, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
-// #region jobs
 /** The one queue of this stage: web adds a job for each new record, the worker archives it. */
 export const ARCHIVE_QUEUE = 'archive';
 
@@ -28,7 +27,6 @@ export type ArchiveJob = Job<ArchiveJobData, ArchiveResult>;
 export function archiveJobId(recordId: number): string {
   return `archive-${recordId}`;
 }
-// #endregion jobs
 
 /** Where a record's job is, as GET /records/:id/archive shows it. */
 export interface JobStatus {
@@ -63,13 +61,12 @@ export interface RetrySettings {
   backoffMs: number;
 }
 
-// #region retries
 /** The name of this stage's backoff, which BullMQ does not know: the worker brings it (src/worker.ts). */
 export const CAPPED_BACKOFF = 'capped-exponential';
 
 /**
  * The options every archive job gets, whoever adds it: web (POST /records)
- * or the worker's reconciler (src/reconciler.ts).
+ * or the worker's reconciler (src/worker-reconciler.ts).
  */
 export function archiveJobOptions(retry: RetrySettings): JobsOptions {
   return {
@@ -97,9 +94,7 @@ export function cappedBackoff(maxMs: number): BackoffStrategy {
     return Math.min(delay * 2 ** (attemptsMade - 1), maxMs);
   };
 }
-// #endregion retries
 
-// #region queue
 /**
  * The producer side. It shares web's one Redis connection (src/redis.ts), whose
  * settings are what BullMQ recommends for a Queue: no offline queue and no
@@ -142,4 +137,3 @@ export function createArchiveQueue(redis: Redis, retry: RetrySettings): ArchiveQ
     close: () => queue.close(),
   };
 }
-// #endregion queue

@@ -20,7 +20,6 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
   const { Record } = db;
   const router = Router();
 
-  // #region create
   router.post('/records', requireJson, readBody(bodyLimit), async (req, res) => {
     const data = parseRecord(req.body);
     // One INSERT, committed: the record is stored, and its archived_at is
@@ -50,7 +49,7 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
   /**
    * Adds the record's archive job, best effort: false when Redis is down or
    * does not answer within QUEUE_WAIT_MS. Then the worker's reconciler
-   * (src/reconciler.ts) adds it later; and should this add reach Redis late
+   * (src/worker-reconciler.ts) adds it later; and should this add reach Redis late
    * after all, the job id makes it the same job.
    */
   async function queueArchive(id: number): Promise<boolean> {
@@ -71,7 +70,6 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
       clearTimeout(timer);
     }
   }
-  // #endregion create
 
   router.get('/records', async (req, res) => {
     const limit = readWholeNumber(req.query.limit, 'limit', `a whole number from 1 to ${MAX_PAGE_SIZE}`, {
@@ -110,7 +108,6 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
     return record;
   }
 
-  // #region archive-status
   router.get('/records/:id/archive', async (req, res) => {
     const id = recordId(req.params.id);
     // The queue first, the record second. A job is completed only after its
@@ -141,7 +138,6 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
       source: job ? 'queue' : 'database',
     });
   });
-  // #endregion archive-status
 
   return router;
 }

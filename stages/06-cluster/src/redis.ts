@@ -32,7 +32,6 @@ export function createRedis(url: string, connectionName = 'web'): Redis {
   return redis;
 }
 
-// #region worker-connection
 /**
  * The worker's side of Redis is the opposite of web's: nobody waits for an
  * answer, there is only work to finish. So a command waits for the connection
@@ -51,7 +50,6 @@ export function workerConnection(url: string) {
     retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
   };
 }
-// #endregion worker-connection
 
 /** Turns a failed command into a 503 that names Redis. */
 export function redisUnavailable(err: unknown): never {

@@ -3,11 +3,7 @@
 import { rm } from 'node:fs/promises';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { postgresArchiveStore } from './archive-store.ts';
-import { createArchiver } from './archiver.ts';
-import { loadWorkerConfigOrExit } from './config.ts';
 import { createDatabase } from './db.ts';
-import { beat, HEARTBEAT_INTERVAL_MS } from './heartbeat.ts';
 import {
   ARCHIVE_QUEUE,
   type ArchiveJobData,
@@ -15,9 +11,13 @@ import {
   archiveJobOptions,
   cappedBackoff,
 } from './queue.ts';
-import { createReconciler } from './reconciler.ts';
 import { workerConnection } from './redis.ts';
 import { waitForSchema } from './schema.ts';
+import { postgresArchiveStore } from './worker-archive-store.ts';
+import { createArchiver } from './worker-archiver.ts';
+import { loadWorkerConfigOrExit } from './worker-config.ts';
+import { beat, HEARTBEAT_INTERVAL_MS } from './worker-heartbeat.ts';
+import { createReconciler } from './worker-reconciler.ts';
 
 const config = loadWorkerConfigOrExit();
 const db = createDatabase(config.databaseUrl, 'worker');
@@ -25,7 +25,6 @@ const db = createDatabase(config.databaseUrl, 'worker');
 await waitForSchema(db, 'worker');
 const archiver = createArchiver({ db, store: postgresArchiveStore(db), stepDelayMs: config.stepDelayMs });
 
-// #region worker
 const worker = new Worker<ArchiveJobData, ArchiveResult>(ARCHIVE_QUEUE, archiver, {
   connection: workerConnection(config.redisUrl),
   concurrency: config.concurrency,
@@ -39,9 +38,7 @@ const worker = new Worker<ArchiveJobData, ArchiveResult>(ARCHIVE_QUEUE, archiver
   // wait doubles with each retry, and stops growing at ARCHIVE_BACKOFF_MAX_MS.
   settings: { backoffStrategy: cappedBackoff(config.archiveBackoffMaxMs) },
 });
-// #endregion worker
 
-// #region events
 worker.on('failed', (job, err) => {
   const attempts = job ? ` (attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1})` : '';
   console.warn(`worker: job ${job?.id} failed${attempts}: ${err.message}`);
@@ -51,9 +48,7 @@ worker.on('stalled', (jobId) => {
     `worker: job ${jobId} stalled (its worker stopped renewing the lock); it is back in the queue`,
   );
 });
-// #endregion events
 
-// #region connection
 // One line when Redis goes away and one when it is back, from the events of
 // the worker's main connection.
 const { hostname, port } = new URL(config.redisUrl);
@@ -79,10 +74,8 @@ connection.on('error', (err: Error) => {
 worker.on('error', (err) => {
   if (up === true) console.error(`worker: ${err.message}`);
 });
-// #endregion connection
 
-// #region reconciler
-// The reconciler (src/reconciler.ts) has a Queue of its own, on a connection
+// The reconciler (src/worker-reconciler.ts) has a Queue of its own, on a connection
 // like the worker's: during an outage its commands wait for Redis to come
 // back, and the pass goes on from there. A pass at the start, then one every
 // RECONCILE_INTERVAL_MS after the previous one has ended (never two at once).
@@ -132,18 +125,14 @@ function describe(ids: number[]): string {
   const shown = ids.slice(0, 10).join(', ');
   return `${ids.length} record(s) (${shown}${ids.length > 10 ? ', ...' : ''})`;
 }
-// #endregion reconciler
 
-// #region heartbeat
 // Touch the heartbeat file every HEARTBEAT_INTERVAL_MS, but only while the
 // connection to Redis is up: a worker that has lost Redis, or hangs, stops
 // touching it, and its healthcheck turns it unhealthy.
 const heartbeat = setInterval(() => {
   if (up) beat(config.heartbeatFile).catch(() => {});
 }, HEARTBEAT_INTERVAL_MS);
-// #endregion heartbeat
 
-// #region shutdown
 // `docker compose stop` sends SIGTERM, Ctrl-C SIGINT. Either way: take no new
 // jobs, finish the ones in hand (worker.close() waits for them), then exit 0.
 // A job that is not done when Docker loses patience (10 s, then SIGKILL) is
@@ -169,7 +158,6 @@ async function shutdown(signal: string): Promise<void> {
   console.log('stopped');
   process.exit(0);
 }
-// #endregion shutdown
 
 // Redis may not be there yet: the worker waits for it (and the logs say so).
 await worker.waitUntilReady();

@@ -1,6 +1,6 @@
 import type { QueryInterface } from 'sequelize';
 
-// The worker's reconciler (src/reconciler.ts) asks, every few seconds, for
+// The worker's reconciler (src/worker-reconciler.ts) asks, every few seconds, for
 // the records whose archive is still to be made: archived_at IS NULL. A
 // partial index holds only those rows, so the question stays cheap however
 // many records are archived already, and the index stays small: a row leaves

@@ -1,7 +1,7 @@
 import { DataTypes, fn, type QueryInterface } from 'sequelize';
 
 // The archives move from a volume on one machine into the database that every
-// machine reaches (src/archive-store.ts): one row per record.
+// machine reaches (src/worker-archive-store.ts): one row per record.
 type Params = { context: QueryInterface };
 
 export async function up({ context: queryInterface }: Params): Promise<void> {

@@ -260,7 +260,7 @@ export default {
       logs: ['worker'],
       name: 'an archive file inflates (zlib) to the record, as GET /records/:id gives it',
       docker: true,
-      hint: `${ARCHIVE_HINT} The file is the zlib (deflate) of the JSON of {"id", "data"} (src/archiver.ts, src/archive-file.ts).`,
+      hint: `${ARCHIVE_HINT} The file is the zlib (deflate) of the JSON of {"id", "data"} (src/worker-archiver.ts, src/worker-archive-file.ts).`,
       async run({ http, compose }) {
         const [record] = await postRecords(http, 1);
         if (!record) fail('no record was created');
@@ -399,7 +399,7 @@ export default {
         hint:
           'A job whose worker dies is back in the queue once its lock runs out (WORKER_LOCK_DURATION_MS, ' +
           'then a stalled check, WORKER_STALLED_INTERVAL_MS), and every step must be safe to do again: the ' +
-          'file written once (src/archive-file.ts), archived_at kept from the first time. ' +
+          'file written once (src/worker-archive-file.ts), archived_at kept from the first time. ' +
           '`docker compose logs worker` (its "stalled" lines).',
         async run(ctx) {
           const { compose, http } = ctx;

@@ -246,7 +246,7 @@ export default {
       name: `${RECORDS} records written through web on one node are archived by workers on others`,
       docker: true,
       timeoutMs: 90_000,
-      hint: `The archives go to the shared store (src/archive-store.ts), so any worker on any node may take a job. ${SWARM_HINT}`,
+      hint: `The archives go to the shared store (src/worker-archive-store.ts), so any worker on any node may take a job. ${SWARM_HINT}`,
       async run(ctx) {
         const swarm = swarmOf(ctx);
         const replicas = await nodeOfReplica(swarm);
@@ -286,7 +286,7 @@ export default {
       logs: ['worker', 'db'],
       name: "a record's archive is one row in the store (archives), and inflates to the record",
       docker: true,
-      hint: 'src/archive-store.ts: the bytes in archives.bytes, one row per record (its primary key), in the transaction that sets archived_at.',
+      hint: 'src/worker-archive-store.ts: the bytes in archives.bytes, one row per record (its primary key), in the transaction that sets archived_at.',
       async run(ctx) {
         const swarm = swarmOf(ctx);
         const { record } = await postRecord(ctx.http);
