@@ -24,6 +24,11 @@ export const RULES: readonly Rule[] = [
     replacement: '$1<s>s',
   },
   {
+    why: 'BuildKit shows the time of a transfer only when it took long enough to measure',
+    pattern: /^(#\d+ .*?) \d+(\.\d+)?s done$/gm,
+    replacement: '$1 done',
+  },
+  {
     why: 'a build step is CACHED or run depending on the build cache of the machine',
     pattern: /^(#\d+) (CACHED|DONE <s>s)$/gm,
     replacement: '$1 DONE',

@@ -88,7 +88,7 @@ export class Background {
   private readonly listeners = new Set<() => void>();
 
   constructor(command: string, cwd: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn('bash', ['--noprofile', '--norc', '-c', `exec 2>&1 </dev/null\n${command}`], {
+    this.child = spawn('bash', ['--noprofile', '--norc', '-c', `exec 2>&1 </dev/null\nexec ${command}`], {
       cwd,
       env,
       detached: true,
@@ -113,9 +113,14 @@ export class Background {
     );
   }
 
-  /** Ctrl-C, then the exit status once it has stopped (-1 if it does not). */
+  /**
+   * Ctrl-C, then the exit status once it has stopped (-1 if it does not). The
+   * signal goes to the command alone (bash exec'd into it): `docker` passes it
+   * on to its compose plugin once, as it does for a terminal's Ctrl-C. Sent to
+   * the whole group, the plugin would get it twice and kill the containers.
+   */
   async interrupt(timeoutMs: number): Promise<number> {
-    if (this.status === undefined && this.child.pid) process.kill(-this.child.pid, 'SIGINT');
+    if (this.status === undefined && this.child.pid) process.kill(this.child.pid, 'SIGINT');
     const stopped = await this.until(() => (this.status !== undefined ? true : undefined), timeoutMs);
     if (!stopped) this.kill();
     return this.status ?? -1;
