@@ -121,7 +121,8 @@ export function parseChapter(lines: readonly string[]): Block[] {
       const arg = rest.join(' ');
       if (word === 'skip') block.skip = arg.replace(/^[—–-]+\s*/, '') || 'not said why';
       else if (word === 'exit') block.exit = Number(arg);
-      else if (word === 'background') block.background = arg.replace(/^until\s+/, '').replace(/^"(.*)"$/, '$1');
+      else if (word === 'background')
+        block.background = arg.replace(/^until\s+/, '').replace(/^"(.*)"$/, '$1');
       else if (word === 'ctrl-c') block.ctrlC = true;
       else if (mark === 'wait healthy') block.waitHealthy = true;
       else if (word === 'apply') {

@@ -15,6 +15,7 @@ interface Rule {
 export const RULES: readonly Rule[] = [
   {
     why: 'colours and cursor moves of a terminal program are not text',
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts a terminal's colour codes
     pattern: /\x1b\[[0-9;?]*[A-Za-z]/g,
     replacement: '',
   },

@@ -13,6 +13,7 @@ export interface Ran {
 }
 
 /** What the bash prints after each command: a byte no program prints, its status and its folder. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a byte that no program prints
 const DONE = /\x1ewalk (\d+) (.*)\n/;
 
 export class Shell {

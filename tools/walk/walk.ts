@@ -128,6 +128,7 @@ docker compose ps; false)`;
 /** Text as a terminal shows it: no colours, no carriage returns, lines. */
 function toLines(output: string): string[] {
   const text = output
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts a terminal's colour codes
     .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
     .replace(/\r\n/g, '\n')
     .replace(/.*\r/g, '');
@@ -140,7 +141,7 @@ export async function walkChapter(
   chapter: Chapter,
   log: (line: string) => void,
 ): Promise<Walked> {
-  const { lines, blocks } = readBlocks(root, chapter);
+  const { blocks } = readBlocks(root, chapter);
   const problems: string[] = [];
   const results: BlockResult[] = [];
   const notRun: { line: number; why: string }[] = [];
@@ -254,10 +255,12 @@ export function compareSession(recorded: readonly string[], walked: readonly str
   const b = normalise(walked.join('\n')).split('\n');
   if (a.join('\n') === b.join('\n')) return undefined;
   // Longest common subsequence: what is left are the lines that differ.
-  const dp = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  const width = b.length + 1;
+  const dp = new Array<number>((a.length + 1) * width).fill(0);
+  const at = (i: number, j: number) => dp[i * width + j] ?? 0;
   for (let i = a.length - 1; i >= 0; i--)
     for (let j = b.length - 1; j >= 0; j--)
-      dp[i]![j] = a[i] === b[j] ? dp[i + 1]![j + 1]! + 1 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
+      dp[i * width + j] = a[i] === b[j] ? at(i + 1, j + 1) + 1 : Math.max(at(i + 1, j), at(i, j + 1));
   const out: string[] = [];
   let i = 0;
   let j = 0;
@@ -265,7 +268,7 @@ export function compareSession(recorded: readonly string[], walked: readonly str
     if (i < a.length && j < b.length && a[i] === b[j]) {
       i++;
       j++;
-    } else if (j < b.length && (i === a.length || dp[i]![j + 1]! >= dp[i + 1]![j]!)) out.push(`+ ${b[j++]}`);
+    } else if (j < b.length && (i === a.length || at(i, j + 1) >= at(i + 1, j))) out.push(`+ ${b[j++]}`);
     else out.push(`- ${a[i++]}`);
   }
   return out.join('\n');
