@@ -10,6 +10,7 @@
 //   <!-- walk: background until TEXT --> the block's last command keeps
 //                                      running (a foreground `up`); the walk
 //                                      goes on once its output shows TEXT
+//                                      (or matches /REGEX/)
 //   <!-- walk: ctrl-c -->              the block is what Ctrl-C of that
 //                                      background command prints
 //   <!-- walk: wait healthy -->        before the block, the walk waits until no

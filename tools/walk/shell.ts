@@ -97,7 +97,9 @@ export class Background {
     });
     this.child.stdout?.setEncoding('utf8');
     this.child.stdout?.on('data', (chunk: string) => {
-      this.output += chunk;
+      // Without the terminal's colour and erase-line codes, so that /^web-1/ matches.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts a terminal's codes
+      this.output = (this.output + chunk).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
       for (const listener of this.listeners) listener();
     });
     this.child.on('exit', (code, signal) => {
@@ -106,10 +108,10 @@ export class Background {
     });
   }
 
-  /** Resolves true once the output contains `text`, false if it exits or the time runs out first. */
+  /** Resolves true once the output contains `text` (or matches `/regex/`), false if it exits or the time runs out first. */
   waitFor(text: string, timeoutMs: number): Promise<boolean> {
     return this.until(
-      () => (this.output.includes(text) ? true : this.status !== undefined ? false : undefined),
+      () => (seenAt(this.output, text) >= 0 ? true : this.status !== undefined ? false : undefined),
       timeoutMs,
     );
   }
@@ -152,4 +154,10 @@ export class Background {
       check();
     });
   }
+}
+
+/** Where `text` (or the regular expression `/.../`) first shows in `output`, -1 if not. */
+export function seenAt(output: string, text: string): number {
+  const regex = /^\/(.+)\/$/.exec(text);
+  return regex ? output.search(new RegExp(regex[1] ?? '', 'm')) : output.indexOf(text);
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Block, type Command, chapterHash, parseChapter, sessionLines } from './chapter.ts';
 import { normalise } from './normalise.ts';
-import { Background, Shell } from './shell.ts';
+import { Background, Shell, seenAt } from './shell.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const OUTPUT = 'docs/output/walk';
@@ -200,7 +200,7 @@ export async function walkChapter(
           background = new Background(command.text, shell.cwd, env);
           const seen = await background.waitFor(block.background, COMMAND_TIMEOUT_MS);
           ms += Date.now() - started;
-          const end = background.output.indexOf('\n', background.output.indexOf(block.background));
+          const end = background.output.indexOf('\n', seenAt(background.output, block.background));
           markAt = end < 0 ? background.output.length : end + 1;
           ran.push({ text: command.text, output: toLines(background.output.slice(0, markAt)) });
           log(`  & ${command.text} (${seen ? `until "${block.background}"` : 'NOT SEEN'})`);
