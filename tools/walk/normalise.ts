@@ -81,6 +81,11 @@ export const RULES: readonly Rule[] = [
     replacement: '<timestamp>',
   },
   {
+    why: 'PostgreSQL logs the pid of the backend after the time',
+    pattern: /<timestamp> \[\d+\]/g,
+    replacement: '<timestamp> [<pid>]',
+  },
+  {
     why: 'Redis logs start with its pid, a role letter and the time',
     pattern: /\b\d+:[CMSX] \d\d \w{3} \d{4} \d\d:\d\d:\d\d\.\d+/g,
     replacement: '<pid>:<role> <timestamp>',
@@ -116,6 +121,11 @@ export const RULES: readonly Rule[] = [
     replacement: '$1=<n>',
   },
   {
+    why: 'psql pads a cell to the widest one in its column, whose width varies with the digits of a time',
+    pattern: / +\| +/g,
+    replacement: ' | ',
+  },
+  {
     why: 'tables align their columns to the widest cell, whose width varies with the cells above',
     pattern: / {2,}/g,
     replacement: '  ',
@@ -134,10 +144,47 @@ export const RULES: readonly Rule[] = [
  */
 const PARALLEL = /^( (Container|Network|Volume) \S+ {2}\S|#N )/;
 
+/**
+ * An attached `up` prints the logs of all services as they come: each
+ * service's lines in their order, but interleaved with the others' (and with
+ * compose's own `⦿` lines) differently every time. In a run of such lines the
+ * services are put one after the other, each keeping its own order.
+ */
+const LOG = /^(\S+-\d+)( +\||\s+exited with code)|^\s*⦿/;
+
 export function normalise(text: string): string {
   let out = text;
   for (const rule of RULES) out = out.replace(rule.pattern, rule.replacement);
-  return sortParallelRuns(out.split('\n')).join('\n');
+  return groupLogRuns(sortParallelRuns(mergeSlowSteps(out.split('\n')))).join('\n');
+}
+
+/**
+ * BuildKit prints a sub-step that takes a moment twice, when it starts
+ * (`#N writing image sha256:...`) and when it is done (the same line with
+ * ` done`); a quick one once, with ` done`. The two lines count as the one.
+ */
+function mergeSlowSteps(lines: string[]): string[] {
+  return lines.filter((line, i) => !(line.startsWith('#') && lines[i + 1] === `${line} done`));
+}
+
+function groupLogRuns(lines: string[]): string[] {
+  const out: string[] = [];
+  let run: string[] = [];
+  const key = (line: string) => LOG.exec(line)?.[1] ?? '';
+  const flush = () => {
+    // Array.prototype.sort is stable: each service keeps the order of its lines.
+    out.push(...run.sort((a, b) => key(a).localeCompare(key(b))));
+    run = [];
+  };
+  for (const line of lines) {
+    if (LOG.test(line)) run.push(line);
+    else {
+      flush();
+      out.push(line);
+    }
+  }
+  flush();
+  return out;
 }
 
 function sortParallelRuns(lines: string[]): string[] {

@@ -170,6 +170,46 @@ describe('normalise', () => {
     expect(compareSession(one, ['#6 [web 2/5] WORKDIR /app', '#6 CACHED', ''])).toBeDefined();
   });
 
+  test("the services' logs of an attached up compare in any interleaving, each in its own order", () => {
+    const one = [
+      'migrate-1  | applied',
+      'db-1  | ready',
+      'web-1  | listening on',
+      'migrate-1 exited with code 0',
+    ];
+    const two = [
+      'db-1  | ready',
+      'migrate-1  | applied',
+      'migrate-1 exited with code 0',
+      'web-1  | listening on',
+    ];
+    expect(compareSession(one, two)).toBeUndefined();
+    const reordered = [
+      'migrate-1 exited with code 0',
+      'migrate-1  | applied',
+      'db-1  | ready',
+      'web-1  | listening on',
+    ];
+    expect(compareSession(one, reordered)).toBeDefined();
+  });
+
+  test('a slow BuildKit sub-step, printed when it starts and when it is done, is one step', () => {
+    const slow = [
+      '#10 writing image sha256:dadf2358ace3e548 done'.replace(' done', ''),
+      '#10 writing image sha256:dadf2358ace3e548 done',
+    ];
+    expect(compareSession(slow, ['#10 writing image sha256:dadf2358ace3e548 done'])).toBeUndefined();
+  });
+
+  test('psql rows whose times have another number of digits compare equal', () => {
+    expect(
+      compareSession(
+        ['  1 | {"title": "Test"}  | 2026-11-22 10:29:09.185+00  | 2026-11-22 10:29:09.185+00'],
+        ['  1 | {"title": "Test"}  | 2026-11-22 10:29:09.18+00 | 2026-11-22 10:29:09.18+00'],
+      ),
+    ).toBeUndefined();
+  });
+
   test('compose lines of containers started in parallel compare in any order, not their count', () => {
     const one = [' Container a-redis-1  Started', ' Container a-web-1  Started', 'after'];
     expect(
