@@ -125,7 +125,7 @@ describe('normalise', () => {
   test('a count, a status code or a missing line is a difference', () => {
     expect(compareSession(['I have been seen 3 times.'], ['I have been seen 4 times.'])).toBeDefined();
     expect(compareSession(['503 in 0.002671 s'], ['200 in 0.002671 s'])).toBeDefined();
-    expect(compareSession(['a', 'web-1  | stopped'], ['a'])).toBe('- web-1  | stopped');
+    expect(compareSession(['a', 'web-1  | stopped'], ['a'])).toBe('- web-1 | stopped');
   });
 
   test('dates, ids, digests, sizes and timings are masked', () => {
