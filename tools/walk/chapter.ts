@@ -7,6 +7,9 @@
 // Marks (one per line, before the block or before its include marker):
 //   <!-- walk: skip — why -->          not run (a browser, an editor...)
 //   <!-- walk: exit N -->              the block's last command exits with N
+//   <!-- walk: varies — why -->        run and recorded, but its output is not
+//                                      compared in --check: it depends on timing
+//                                      (which request met the killed replica)
 //   <!-- walk: background until TEXT --> the block's last command keeps
 //                                      running (a foreground `up`); the walk
 //                                      goes on once its output shows TEXT
@@ -41,6 +44,8 @@ export interface Block {
   readonly leading: string[];
   readonly commands: Command[];
   readonly skip?: string;
+  /** Why the output changes from run to run (check mode compares only exit statuses). */
+  readonly varies?: string;
   readonly exit: number;
   readonly background?: string;
   readonly ctrlC: boolean;
@@ -121,6 +126,7 @@ export function parseChapter(lines: readonly string[]): Block[] {
       const [word = '', ...rest] = mark.split(/\s+/);
       const arg = rest.join(' ');
       if (word === 'skip') block.skip = arg.replace(/^[—–-]+\s*/, '') || 'not said why';
+      else if (word === 'varies') block.varies = arg.replace(/^[—–-]+\s*/, '') || 'not said why';
       else if (word === 'exit') block.exit = Number(arg);
       else if (word === 'background')
         block.background = arg.replace(/^until\s+/, '').replace(/^"(.*)"$/, '$1');
@@ -176,6 +182,7 @@ export function chapterHash(
     hash.update(
       JSON.stringify([
         block.skip,
+        block.varies,
         block.exit,
         block.background,
         block.ctrlC,

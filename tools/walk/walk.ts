@@ -39,6 +39,8 @@ export interface Stamp {
   readonly hash: string;
   readonly commands: number;
   readonly notRun: { line: number; why: string }[];
+  /** Sessions whose output is recorded but not compared (walk: varies). */
+  readonly varies?: { line: number; why: string }[];
   /** How long the commands ran, nobody typing or reading. */
   readonly seconds: number;
 }
@@ -246,7 +248,8 @@ export async function walkChapter(
     freshStages(root);
   }
   const hash = chapterHash(blocks, stageFiles(root, chapter));
-  return { results, problems, stamp: { hash, commands, notRun, seconds: Math.round(ms / 1000) } };
+  const varies = blocks.flatMap((b) => (b.varies && !b.skip ? [{ line: b.open + 1, why: b.varies }] : []));
+  return { results, problems, stamp: { hash, commands, notRun, varies, seconds: Math.round(ms / 1000) } };
 }
 
 /** The differences between a recorded session and a new one, once both are normalised. */
