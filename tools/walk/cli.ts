@@ -6,11 +6,10 @@
 // otherwise than the chapter says, or the chapter's check fails.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseOrExit, UsageError } from '../lib/cli.ts';
+import { parseOrExit, readCommandLine, UsageError } from '../lib/cli.ts';
 import { rewriteChapter, sessionLines } from './chapter.ts';
 import { SUMMARY, summaryOf } from './summary.ts';
 import {
-  type Chapter,
   compareSession,
   currentHash,
   listChapters,
@@ -29,16 +28,21 @@ from a fresh stage, and records the outputs the chapters include.
   --check   record nothing; fail when an output or an exit status differs`;
 
 const all = listChapters();
-const { check, chapters } = parseOrExit<{ check: boolean; chapters: Chapter[] }>(() => {
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) return { help: true as const };
-  const numbers = args.filter((arg) => arg !== '--check');
-  for (const n of numbers) {
-    if (!all.some((c) => c.number === n.padStart(2, '0'))) throw new UsageError(`no chapter ${n}`);
+const { check, chapters } = parseOrExit(() => {
+  const { values, positionals } = readCommandLine(
+    process.argv.slice(2),
+    { check: { type: 'boolean', default: false } },
+    { positionals: true },
+  );
+  if (values.help) return { help: true };
+  for (const n of positionals) {
+    if (!all.some((c) => c.number === n.padStart(2, '0'))) throw new UsageError(`There is no chapter ${n}.`);
   }
   const chosen =
-    numbers.length === 0 ? all : all.filter((c) => numbers.some((n) => n.padStart(2, '0') === c.number));
-  return { help: false as const, check: args.includes('--check'), chapters: chosen };
+    positionals.length === 0
+      ? all
+      : all.filter((c) => positionals.some((n) => n.padStart(2, '0') === c.number));
+  return { help: false, check: values.check, chapters: chosen };
 }, USAGE);
 
 let failed = 0;

@@ -37,6 +37,9 @@ export async function runChecks(
   options: RunOptions = {},
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
+  // A hint sends the attendee to the problems of the stage they run (the last
+  // stage of the list), which also covers the checks that earlier stages brought.
+  const chapter = staged.at(-1)?.from.chapter;
   for (const { check, from } of staged) {
     const base = { id: check.id, name: check.name, stage: from.name };
     let result: CheckResult;
@@ -52,7 +55,7 @@ export async function runChecks(
           status: 'failed',
           ms,
           message: outcome.message,
-          hint: `${check.hint} See ${from.chapter}`,
+          hint: `${check.hint} See ${chapter ?? from.chapter}`,
           logs: check.logs,
         };
       } else if (outcome.status === 'skipped') {
