@@ -111,6 +111,11 @@ export const RULES: readonly Rule[] = [
     replacement: '<address>',
   },
   {
+    why: 'Docker picks the subnet of a new compose network from its private pools (172.16.0.0/12, 192.168.0.0/16)',
+    pattern: /\b(172\.(1[6-9]|2\d|3[01])|192\.168)\.\d{1,3}\.\d{1,3}\b/g,
+    replacement: '<container-ip>',
+  },
+  {
     why: 'ephemeral host ports that Docker publishes for replicas without a fixed port',
     pattern: /0\.0\.0\.0:(3\d{4}|[4-6]\d{4})->/g,
     replacement: '0.0.0.0:<port>->',

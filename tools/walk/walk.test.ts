@@ -147,6 +147,10 @@ describe('normalise', () => {
     expect(
       normalise('id=4 addr=172.31.0.3:52678 laddr=172.31.0.2:6379 fd=8 name=web age=6 idle=1 flags=N'),
     ).toBe('id=<n> addr=<address> laddr=<address> fd=<n> name=web age=<n> idle=<n> flags=N');
+    // A compose network's subnet is new with every `up`; localhost and documentation addresses stay.
+    expect(normalise("[ '172.24.0.5', '192.168.96.4' ] 127.0.0.1 192.0.2.2")).toBe(
+      "[ '<container-ip>', '<container-ip>' ] 127.0.0.1 192.0.2.2",
+    );
   });
 
   test("BuildKit's steps may come in another order, cached or not, and compare equal", () => {
