@@ -7,11 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { repoRoot } from '../lib/root.ts';
+import { listStages } from '../lib/stages.ts';
 import { type Block, type Command, chapterHash, parseChapter, sessionLines } from './chapter.ts';
 import { normalise } from './normalise.ts';
 import { Background, Shell, seenAt } from './shell.ts';
 
-export const ROOT = join(import.meta.dirname, '..', '..');
+/** The repository's root (tools/lib/root.ts), as the walk's default. */
+export const ROOT = repoRoot;
 export const OUTPUT = 'docs/output/walk';
 
 export interface Chapter {
@@ -95,11 +98,9 @@ export function attendeeEnv(): NodeJS.ProcessEnv {
 
 /** Every stage's containers, networks and volumes removed: nothing left from another run. */
 export function freshStages(root: string): void {
-  for (const stage of readdirSync(join(root, 'stages'))
-    .filter((name) => /^\d\d-/.test(name))
-    .sort()) {
+  for (const stage of listStages(root)) {
     execFileSync('docker', ['compose', 'down', '--volumes', '--remove-orphans', '--timeout', '3'], {
-      cwd: join(root, 'stages', stage),
+      cwd: stage.dir,
       env: attendeeEnv(),
       stdio: 'ignore',
     });
