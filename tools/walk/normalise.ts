@@ -35,6 +35,11 @@ export const RULES: readonly Rule[] = [
     replacement: '$1 DONE',
   },
   {
+    why: 'BuildKit puts the seconds since a step started before each line that the step prints',
+    pattern: /^(#\d+) \d+\.\d+ /gm,
+    replacement: '$1 <t> ',
+  },
+  {
     why: 'BuildKit numbers its steps in the order they start, which varies (they run in parallel)',
     pattern: /^#\d+ /gm,
     replacement: '#N ',

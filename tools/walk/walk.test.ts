@@ -174,6 +174,21 @@ describe('normalise', () => {
     expect(compareSession(one, ['#6 [web 2/5] WORKDIR /app', '#6 CACHED', ''])).toBeDefined();
   });
 
+  test('the seconds BuildKit prints before the output of a step are not compared, the output is', () => {
+    expect(normalise('#8 3.763 added 68 packages in 4s')).toBe('#N <t> added 68 packages in <s>s');
+    const one = ['#8 [web 4/5] RUN npm ci', '#8 3.763 added 68 packages in 4s', '#8 DONE 4.3s', ''];
+    const two = ['#9 [web 4/5] RUN npm ci', '#9 12.04 added 68 packages in 12s', '#9 DONE 12.9s', ''];
+    expect(compareSession(one, two)).toBeUndefined();
+    expect(
+      compareSession(one, [
+        '#8 [web 4/5] RUN npm ci',
+        '#8 3.763 added 69 packages in 4s',
+        '#8 DONE 4.3s',
+        '',
+      ]),
+    ).toBeDefined();
+  });
+
   test("the services' logs of an attached up compare in any interleaving, each in its own order", () => {
     const one = [
       'migrate-1  | applied',

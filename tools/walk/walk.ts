@@ -1,5 +1,6 @@
 // Walks one chapter as an attendee would: from a fresh stage (every stage's
-// containers and volumes removed), in one shell that starts at the root of the
+// containers, volumes and built images removed, and the build cache emptied,
+// so that the first build shows what it shows on a new laptop), in one shell that starts at the root of the
 // repository, every session of the chapter in its order, with the default
 // project names and ports. Records what each command printed, or (check mode)
 // compares it with what the chapter shows.
@@ -63,9 +64,12 @@ export function stageFiles(root: string, chapter: Chapter): { path: string; cont
     cwd: root,
     encoding: 'utf8',
   });
+  // The stage's tests are left out: no chapter runs them, and no output a
+  // chapter shows depends on them (.dockerignore keeps them out of the image).
+  const tests = `${chapter.stage}/test/`;
   return listed
     .split('\0')
-    .filter((path) => path !== '' && existsSync(join(root, path)))
+    .filter((path) => path !== '' && !path.startsWith(tests) && existsSync(join(root, path)))
     .map((path) => ({ path, content: readFileSync(join(root, path), 'utf8') }));
 }
 
@@ -96,15 +100,19 @@ export function attendeeEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Every stage's containers, networks and volumes removed: nothing left from another run. */
+/**
+ * Every stage's containers, networks, volumes and built images removed, and
+ * BuildKit's cache emptied: nothing left from another run. Without the last
+ * two, a chapter's first `up --build` would show CACHED steps on a machine
+ * that built the stage before, and npm's output where it did not.
+ */
 export function freshStages(root: string): void {
+  const quiet = { env: attendeeEnv(), stdio: 'ignore' } as const;
   for (const stage of listStages(root)) {
-    execFileSync('docker', ['compose', 'down', '--volumes', '--remove-orphans', '--timeout', '3'], {
-      cwd: stage.dir,
-      env: attendeeEnv(),
-      stdio: 'ignore',
-    });
+    const down = ['compose', 'down', '--volumes', '--rmi', 'local', '--remove-orphans', '--timeout', '3'];
+    execFileSync('docker', down, { ...quiet, cwd: stage.dir });
   }
+  execFileSync('docker', ['builder', 'prune', '--all', '--force'], quiet);
 }
 
 export interface BlockResult {
@@ -156,7 +164,7 @@ export async function walkChapter(
   let ms = 0;
   let checked = false;
 
-  log(`${chapter.name}: a fresh start (every stage down, with its volumes)`);
+  log(`${chapter.name}: a fresh start (every stage down, with its volumes and images, and no build cache)`);
   freshStages(root);
   const shell = new Shell(root, env);
   try {
