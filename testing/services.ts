@@ -68,6 +68,30 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * A port that stays free for as long as a test holds on to it, not only for
+ * the next moment. freePort() answers from the kernel's ephemeral range
+ * (32768-60999 on Linux), the one the local ends of outgoing connections come
+ * from too: a port a test keeps for later (a replica started in the middle of
+ * the test) can be taken by any connection in between (EADDRINUSE). Ports
+ * below that range are only ever taken by a listen.
+ */
+export async function heldPort(): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+  }
+  throw new Error('no free port between 20000 and 32000 in 100 tries');
+}
+
 // ---------------------------------------------------------------- Redis
 
 export async function startRedis(): Promise<TestServer> {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createMigratedDatabase, type TestDatabase, testRedisUrl } from '../../../testing/isolation.ts';
-import { freePort } from '../../../testing/services.ts';
+import { heldPort } from '../../../testing/services.ts';
 import { runStage, type StageProcess } from '../../../testing/stage-process.ts';
 import type { ReplicasFile } from './proxy-process.ts';
 
@@ -52,7 +52,7 @@ export class Cluster {
     const database = await createMigratedDatabase(STAGE);
     const ports: number[] = [];
     while (ports.length < REPLICAS) {
-      const port = await freePort();
+      const port = await heldPort();
       if (!ports.includes(port)) ports.push(port);
     }
     return new Cluster(await testRedisUrl(), database, ports);
