@@ -17,12 +17,15 @@
 //   every `#region` in a stage is included by some doc.
 //
 // - the index (docs/README.md) gives each chapter the time its own "Time: about N minutes." line says.
+// - outputs: every file of docs/output/ is included by some doc (the walk's stamps and
+//   summary aside: a test reads those), so no recorded output lingers after its doc moved on.
 //
 // checks.test.ts shows each rule failing on small made-up docs.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../lib/root.ts';
 import { CHECKS, type CheckName } from './check.ts';
+import { INCLUDE } from './includes.ts';
 import { findDocs, formatProblem, readDoc } from './markdown.ts';
 import { isChapter } from './mermaid.ts';
 import { checkStageReadmes, checkUnusedRegions, stageNames } from './stages.ts';
@@ -78,4 +81,20 @@ test('the index gives each chapter the time the chapter itself states', () => {
       : [];
   });
   expect(mismatches).toEqual([]);
+});
+
+test('every recorded output in docs/output/ is included by some doc', () => {
+  const included = new Set(
+    docs.flatMap((path) =>
+      readDoc(root, path).lines.flatMap((line) => {
+        const target = INCLUDE.exec(line)?.[1];
+        return target ? [target.split('#')[0]] : [];
+      }),
+    ),
+  );
+  const outputs = readdirSync(join(root, 'docs/output'), { recursive: true, encoding: 'utf8' })
+    .map((file) => `docs/output/${file}`)
+    .filter((path) => /\.txt$/.test(path) && path !== 'docs/output/walk/summary.txt');
+  expect(outputs.length).toBeGreaterThan(50);
+  expect(outputs.filter((path) => !included.has(path))).toEqual([]);
 });

@@ -22,7 +22,7 @@ import {
 } from './markdown.ts';
 import { extractListing, type Listing, SourceError } from './regions.ts';
 
-const INCLUDE = /^\s*<!--\s*include:\s*(\S+?)\s*-->\s*$/;
+export const INCLUDE = /^\s*<!--\s*include:\s*(\S+?)\s*-->\s*$/;
 const END = /^\s*<!--\s*\/include\s*-->\s*$/;
 /** Anything that looks like it was meant to be an include marker. */
 const LOOKS_LIKE_INCLUDE = /<!--\s*\/?\s*include\b/;

@@ -1,7 +1,8 @@
 // Refreshes docs/output/check-NN.txt (and check-NN-docker.txt): the real
 // output of `npm run check -- NN`, and of the Docker-only command, against the
-// stage brought up with docker compose, for the chapters to include. Then,
-// for the stages in FAULTS, the output with one service stopped.
+// stage brought up with docker compose, for the instructor guide to include
+// (the chapters' own outputs come from the walk, tools/walk). Then, for the
+// stages in FAULTS, the output with one service stopped.
 //
 //   node tools/verify/refresh-docs-output.ts [stage...] [--ports FROM-TO] [--prefix NAME]
 //
@@ -18,18 +19,19 @@ import { repoRoot as root } from '../lib/root.ts';
 import { createStack, type Stack } from '../lib/stack.ts';
 import { parseVerifyArgs } from './args.ts';
 
+/** The stages whose outputs the instructor guide shows, when no stage is named. */
+const SHOWN = [2];
 /** Faults shown in the docs: stop this service of the stage, save the output as check-NN-<name>.txt. */
 const FAULTS: Record<number, { name: string; stop: string }> = {
   2: { name: 'redis-stopped', stop: 'redis' },
-  3: { name: 'db-stopped', stop: 'db' },
 };
 // Same command line as verify; the default prefix is its own (a --prefix given comes later, and wins).
 const args = parseOrExit(
   () => parseVerifyArgs(['--prefix', 'verify-docs', ...process.argv.slice(2)], stagesWithChecks()),
   'Usage: node tools/verify/refresh-docs-output.ts [stage...] [--ports FROM-TO] [--prefix NAME]',
 );
-// Stage 06 runs on a swarm, with tokens: its recorded output is verify-06.txt.
-const stages = args.stages.length > 0 ? args.stages : stagesWithChecks().filter((stage) => stage.number < 6);
+const stages =
+  args.stages.length > 0 ? args.stages : stagesWithChecks().filter((stage) => SHOWN.includes(stage.number));
 await mkdir(join(root, 'docs', 'output'), { recursive: true });
 
 let current: Stack | undefined;
