@@ -157,10 +157,11 @@ const PARALLEL = /^( (Container|Network|Volume) \S+ {2}\S|#N )/;
 /**
  * An attached `up` prints the logs of all services as they come: each
  * service's lines in their order, but interleaved with the others' (and with
- * compose's own `⦿` lines) differently every time. In a run of such lines the
- * services are put one after the other, each keeping its own order.
+ * compose's own lines, `Attaching to` and the `⦿` of watch) differently every
+ * time. In a run of such lines the services are put one after the other, each
+ * keeping its own order; compose's own lines are sorted among themselves.
  */
-const LOG = /^(\S+-\d+)( +\||\s+exited with code)|^\s*⦿/;
+const LOG = /^(\S+-\d+)( +\||\s+exited with code)|^\s*⦿|^Attaching to /;
 
 export function normalise(text: string): string {
   let out = text;
@@ -180,7 +181,8 @@ function mergeSlowSteps(lines: string[]): string[] {
 function groupLogRuns(lines: string[]): string[] {
   const out: string[] = [];
   let run: string[] = [];
-  const key = (line: string) => LOG.exec(line)?.[1] ?? '';
+  // A service's name, or for a line of compose's own, the line itself.
+  const key = (line: string) => LOG.exec(line)?.[1] ?? line.trim();
   const flush = () => {
     // Array.prototype.sort is stable: each service keeps the order of its lines.
     out.push(...run.sort((a, b) => key(a).localeCompare(key(b))));

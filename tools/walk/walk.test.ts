@@ -212,6 +212,19 @@ describe('normalise', () => {
     expect(compareSession(one, reordered)).toBeDefined();
   });
 
+  test("compose's own lines of an attached up (Attaching, watch's ⦿) come in any order around the logs", () => {
+    const one = ['        ⦿ Watch enabled', 'Attaching to web-1', 'web-1   | listening on port 8080'];
+    const two = ['Attaching to web-1', 'web-1   | listening on port 8080', '        ⦿ Watch enabled'];
+    expect(compareSession(one, two)).toBeUndefined();
+    expect(
+      compareSession(one, [
+        'Attaching to web-2',
+        'web-1   | listening on port 8080',
+        '        ⦿ Watch enabled',
+      ]),
+    ).toBeDefined();
+  });
+
   test('a slow BuildKit sub-step, printed when it starts and when it is done, is one step', () => {
     const slow = [
       '#10 writing image sha256:dadf2358ace3e548 done'.replace(' done', ''),
