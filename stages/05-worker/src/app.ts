@@ -5,6 +5,7 @@ import type { Database } from './db.ts';
 import { errorHandler, notFound } from './errors.ts';
 import type { ArchiveQueue } from './queue.ts';
 import { recordsRouter } from './records.ts';
+import { archiveStatusRouter } from './records-archive.ts';
 import { redisUnavailable } from './redis.ts';
 
 /** The connections the app works with; server.ts opens them, tests bring their own. */
@@ -50,6 +51,7 @@ export function createApp({
   });
 
   app.use(recordsRouter(db, archive, bodyLimit));
+  app.use(archiveStatusRouter(db, archive));
 
   // Docker's healthcheck (see compose.yaml) and the checks ask this route.
   // Each dependency gets a quick question; any "down" makes the answer a 503.

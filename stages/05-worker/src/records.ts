@@ -2,9 +2,8 @@ import { Router } from 'express';
 import { Op } from 'sequelize';
 import type { Database, RecordAttributes, RecordRow } from './db.ts';
 import { HttpError } from './errors.ts';
-import { type ArchiveQueue, archiveJobId, type JobStatus } from './queue.ts';
+import { type ArchiveQueue, archiveJobId } from './queue.ts';
 import { parseRecord, readBody, requireJson } from './record-body.ts';
-import { redisUnavailable } from './redis.ts';
 
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 100;
@@ -13,8 +12,8 @@ const MAX_ID = 2_147_483_647;
 
 /**
  * POST /records, GET /records and GET /records/:id, stored in Postgres. Each
- * new record gets a job in the archive queue; GET /records/:id/archive tells
- * how that job is doing.
+ * new record gets a job in the archive queue; GET /records/:id/archive
+ * (src/records-archive.ts) tells how that job is doing.
  */
 export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: string): Router {
   const { Record } = db;
@@ -31,7 +30,7 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
     // Then the job, as a hint that a worker can start now. Stored first,
     // queued second: a worker may take the job the moment it is added, and
     // must find the record in Postgres by then.
-    const queued = await queueArchive(record.id);
+    const queued = await queueArchive(archive, record.id);
     // 201: stored, and its archive will follow, queued now or by the reconciler.
     res
       .status(201)
@@ -46,31 +45,6 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
         },
       });
   });
-
-  /**
-   * Adds the record's archive job, best effort: false when Redis is down or
-   * does not answer within QUEUE_WAIT_MS. Then the worker's reconciler
-   * (src/worker-reconciler.ts) adds it later; and should this add reach Redis late
-   * after all, the job id makes it the same job.
-   */
-  async function queueArchive(id: number): Promise<boolean> {
-    // Down: do not even try (a Queue that never had its connection would wait for it).
-    if (!archive.isUp()) return false;
-    let timer: NodeJS.Timeout | undefined;
-    const tooLate = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${QUEUE_WAIT_MS} ms`)), QUEUE_WAIT_MS);
-    });
-    try {
-      await Promise.race([archive.add(id), tooLate]);
-      return true;
-    } catch (err) {
-      const reason = (err as Error).message;
-      console.warn(`records: record ${id} is stored, its archive job not queued yet: ${reason}`);
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
   // #endregion create
 
   router.get('/records', async (req, res) => {
@@ -101,58 +75,53 @@ export function recordsRouter(db: Database, archive: ArchiveQueue, bodyLimit: st
   });
 
   router.get('/records/:id', async (req, res) => {
-    res.json(show(await findRecord(recordId(req.params.id))));
+    res.json(show(await findRecord(db, recordId(req.params.id))));
   });
-
-  async function findRecord(id: number): Promise<RecordRow> {
-    const record = await Record.findByPk(id).catch(db.unavailable);
-    if (!record) throw new HttpError(404, `Record ${id} not found`);
-    return record;
-  }
-
-  // #region archive-status
-  router.get('/records/:id/archive', async (req, res) => {
-    const id = recordId(req.params.id);
-    // The queue first, the record second. A job is completed only after its
-    // last step has set archived_at, so the record read after it shows that.
-    // (The other way round, a job finishing between the two reads would
-    // show as completed with archivedAt null.)
-    const queued = await archive.status(id).then(
-      (job) => ({ job, err: undefined }),
-      (err: unknown) => ({ job: undefined, err }),
-    );
-    const { archivedAt, archiveFile } = (await findRecord(id)).get();
-    // Without Redis, Postgres still knows the end of the story.
-    if (queued.err !== undefined && !archivedAt) redisUnavailable(queued.err);
-    const { job } = queued;
-    const status: JobStatus =
-      job ??
-      (archivedAt
-        ? // The job is gone from Redis (completed jobs go after a day); the record remembers.
-          { state: 'completed', progress: 100, attemptsMade: null, error: null, file: archiveFile }
-        : // Waiting for its archive, with no job yet: the reconciler adds one.
-          { state: 'not-queued', progress: 0, attemptsMade: null, error: NOT_IN_QUEUE, file: null });
-    res.json({
-      id,
-      jobId: archiveJobId(id),
-      ...status,
-      file: archiveFile ?? status.file,
-      archivedAt,
-      source: job ? 'queue' : 'database',
-    });
-  });
-  // #endregion archive-status
 
   return router;
 }
 
+// #region queue-archive
+/**
+ * Adds the record's archive job, best effort: false when Redis is down or
+ * does not answer within QUEUE_WAIT_MS. Then the worker's reconciler
+ * (src/worker-reconciler.ts) adds it later; and should this add reach Redis late
+ * after all, the job id makes it the same job.
+ */
+async function queueArchive(archive: ArchiveQueue, id: number): Promise<boolean> {
+  // Down: do not even try (a Queue that never had its connection would wait for it).
+  if (!archive.isUp()) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const tooLate = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${QUEUE_WAIT_MS} ms`)), QUEUE_WAIT_MS);
+  });
+  try {
+    await Promise.race([archive.add(id), tooLate]);
+    return true;
+  } catch (err) {
+    const reason = (err as Error).message;
+    console.warn(`records: record ${id} is stored, its archive job not queued yet: ${reason}`);
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+// #endregion queue-archive
+
 /** The id of /records/:id; a 400 that says what an id looks like, or a 404 for one past any record. */
-function recordId(text: string): number {
+export function recordId(text: string): number {
   if (!/^[1-9]\d*$/.test(text)) {
     throw new HttpError(400, `A record id is a whole number from 1 up, like /records/1; got "${text}"`);
   }
   if (Number(text) > MAX_ID) throw new HttpError(404, `Record ${text} not found`);
   return Number(text);
+}
+
+/** The record, or a 404; a 503 naming db when Postgres is away. */
+export async function findRecord(db: Database, id: number): Promise<RecordRow> {
+  const record = await db.Record.findByPk(id).catch(db.unavailable);
+  if (!record) throw new HttpError(404, `Record ${id} not found`);
+  return record;
 }
 
 /**
@@ -165,8 +134,6 @@ const QUEUE_WAIT_MS = 1000;
 
 const NOT_QUEUED =
   'The record is stored. Redis is unavailable, so its archive job is not queued yet; a worker queues it once Redis is back';
-const NOT_IN_QUEUE =
-  'The record waits for its archive and the queue has no job for it (yet): a worker queues it on its next pass over the waiting records';
 
 /** Only what the API promises: the id and the data, not the timestamps. */
 function show(record: RecordRow): RecordAttributes {

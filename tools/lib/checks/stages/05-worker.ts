@@ -224,7 +224,7 @@ export default {
       id: 'archive-unknown-record',
       logs: ['web', 'db'],
       name: 'GET /records/<unknown id>/archive answers 404 with a JSON error',
-      hint: 'A record that does not exist has no archive: a 404, not a 500 (src/records.ts). `docker compose logs web`.',
+      hint: 'A record that does not exist has no archive: a 404, not a 500 (src/records-archive.ts). `docker compose logs web`.',
       async run({ http }) {
         const id = 2_147_483_000;
         const message = expectJsonError(await http.get(`/records/${id}/archive`), 404);
