@@ -159,10 +159,19 @@ export async function verifyCluster(run: ClusterRun): Promise<void> {
           180_000,
           env,
         );
-        for (const node of NODES)
-          await waitFor(`the engine in ${node}`, 90_000, () =>
-            onNode(node, ['info', '--format', '{{.ServerVersion}}']).then(Boolean, () => undefined),
-          );
+        for (const node of NODES) {
+          const ready = () =>
+            onNode(node, ['info', '--format', '{{.ServerVersion}}']).then(Boolean, () => undefined);
+          // Seen once on a loaded machine: an engine that had not come up after 90 s.
+          // Its log says why; then it gets one restart, as an attendee would give it.
+          await waitFor(`the engine in ${node}`, 60_000, ready).catch(async (err: Error) => {
+            const logs = await compose.run(['logs', '--tail', '15', node], { timeoutMs: 30_000 });
+            progress(`${err.message}; its last log lines, then a restart:`);
+            console.log(`${logs.stdout}${logs.stderr}`.trimEnd().replace(/^/gm, '      '));
+            await compose.run(['restart', node], { timeoutMs: 120_000, echo });
+            await waitFor(`the engine in ${node}, restarted`, 90_000, ready);
+          });
+        }
         await waitFor('the registry', 30_000, () =>
           fetch(`http://127.0.0.1:${registryPort}/v2/`).then(
             (r) => r.ok || undefined,
